@@ -1,0 +1,1 @@
+# fence-agent: see README.md in this folder

@@ -1,0 +1,1 @@
+# fenced-host: see README.md in this folder

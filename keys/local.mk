@@ -1,0 +1,1 @@
+# keys: see README.md in this folder
