@@ -1,1 +1,17 @@
-# fenced-host: see README.md in this folder
+# fenced-host: vserial-fenced, the host fencing daemon.
+# Everything but main.c goes into a library so unit tests link the real code.
+noinst_LIBRARIES += fenced-host/libfenced.a
+fenced_host_libfenced_a_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS) $(NSS_CFLAGS)
+fenced_host_libfenced_a_SOURCES = \
+	fenced-host/conf.c fenced-host/conf.h \
+	fenced-host/loop.h fenced-host/loop_epoll.c \
+	fenced-host/acl.c fenced-host/acl.h
+
+FENCED_LIBS = fenced-host/libfenced.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
+
+FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test
+check_PROGRAMS += $(FENCED_UNIT_TESTS)
+TESTS += $(FENCED_UNIT_TESTS)
+fenced_host_conf_test_LDADD = $(FENCED_LIBS)
+fenced_host_loop_test_LDADD = $(FENCED_LIBS)
+fenced_host_acl_test_LDADD = $(FENCED_LIBS)
