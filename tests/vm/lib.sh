@@ -1,0 +1,205 @@
+# tests/vm/lib.sh - the VM test harness, sourced by tests/vm/*_test.sh (bash).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   vm_setup channel                    # temp dir, cleanup trap, skip if no QEMU
+#   vm_initramfs "$vm_build/tests/vm/vmprobe:/bin/vmprobe" \
+#	"$vm_here/guest/channel.sh:/tests/channel.sh"
+#   vm_add_port org.example.test        # virtserialport; socket in $VM_SOCK
+#   vm_spawn python3 "$vm_here/peer.py" "$VM_SOCK" "$VM_DIR/peer.log"
+#   vm_boot channel                     # boot, run /tests/channel.sh, wait
+#   vm_ok host_saw_data / vm_fail NAME REASON
+#   vm_report                           # "N passed, N failed", exit status
+#
+# Each boot is `qemu-system-x86_64 -M pc -nodefaults -accel tcg` (KVM cannot
+# run a stock kernel on these machines, see research/vm-rig.md) under
+# timeout(1), so it is killed by PID at $VSF_VM_TIMEOUT seconds (default 120).
+# The guest's console (ttyS0) goes to $VM_DIR/console.log; its VMTEST lines
+# are the guest's results.  Every process a test starts with vm_spawn is
+# killed by PID at exit; $VM_DIR is removed unless VSF_VM_KEEP=1.
+
+vm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+vm_build=${VSF_BUILDDIR:-$(pwd)}	# make check runs tests in the top builddir
+vm_timeout=${VSF_VM_TIMEOUT:-120}
+vm_passed=0
+vm_failed=0
+vm_pids=()
+vm_args=()
+vm_names=()
+vm_nchardev=0
+vm_boots=0
+
+vm_ok() { echo "ok $1"; vm_passed=$((vm_passed + 1)); }
+vm_fail() {
+	local n=$1; shift
+	echo "FAIL $n: $*"
+	vm_failed=$((vm_failed + 1))
+}
+vm_skip() {
+	echo "SKIP: $*"
+	echo "0 passed, 0 failed"
+	exit 77
+}
+
+vm_report() {
+	echo "$vm_passed passed, $vm_failed failed"
+	[ "$vm_failed" -eq 0 ] && exit 0
+	exit 1
+}
+
+vm_now() { date +%s.%N; }
+vm_elapsed() { echo "$1 $(vm_now)" | awk '{ printf "%.2f", $2 - $1 }'; }
+
+# vm_guest_kver: the newest Debian kernel in /boot (not `uname -r`).
+vm_guest_kver() {
+	ls /boot/vmlinuz-* 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -1
+}
+
+# vm_setup NAME: prerequisites, temp dir, cleanup trap.
+vm_setup() {
+	command -v qemu-system-x86_64 >/dev/null ||
+		vm_skip "no qemu-system-x86_64; run tools/install-deps (qemu-system-x86)"
+	command -v python3 >/dev/null || vm_skip "no python3; run tools/install-deps"
+	VM_KVER=$(vm_guest_kver)
+	[ -n "$VM_KVER" ] || vm_skip "no /boot/vmlinuz-*; run tools/install-deps (linux-image-amd64)"
+	[ -x /bin/busybox ] || vm_skip "no busybox; run tools/install-deps (busybox-static)"
+	VM_KERNEL=/boot/vmlinuz-$VM_KVER
+	[ -r "$VM_KERNEL" ] || vm_skip "$VM_KERNEL not readable"
+	VM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vsf-vm-$1.XXXXXX") || exit 1
+	trap vm_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+vm_cleanup() {
+	local p
+	for p in "${vm_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${vm_pids[@]}"; do
+		# Give each a moment to go on its own, then make sure.
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	vm_pids=()
+	if [ "${VSF_VM_KEEP:-0}" = 1 ]; then
+		echo "vm: kept $VM_DIR"
+	else
+		rm -rf "$VM_DIR"
+	fi
+}
+
+# vm_spawn CMD ARGS...: start a host-side process in the background; its PID
+# is in VM_LAST_PID and it is killed at exit (if still running).
+vm_spawn() {
+	"$@" &
+	VM_LAST_PID=$!
+	vm_pids+=("$VM_LAST_PID")
+}
+
+# vm_wait_for SECONDS CMD ARGS...: poll CMD every 50 ms until it succeeds.
+vm_wait_for() {
+	local end
+	end=$(echo "$(vm_now) $1" | awk '{ printf "%.2f", $1 + $2 }')
+	shift
+	until "$@"; do
+		awk -v e="$end" -v n="$(vm_now)" 'BEGIN { exit !(n > e) }' && return 1
+		sleep 0.05
+	done
+}
+
+# vm_initramfs [-m MOD.ko]... SRC:DEST...: build or reuse the initramfs.
+vm_initramfs() {
+	local t0
+	t0=$(vm_now)
+	VM_INITRD=$("$vm_here/mkinitramfs.sh" -k "$VM_KVER" "$@") || {
+		vm_fail initramfs "mkinitramfs.sh failed"
+		vm_report
+	}
+	echo "vm: initramfs $(basename "$VM_INITRD") in $(vm_elapsed "$t0")s"
+}
+
+vm_chardev() { # vm_chardev NAME: a unix socket chardev QEMU listens on
+	vm_nchardev=$((vm_nchardev + 1))
+	VM_CHARDEV=c$vm_nchardev
+	VM_SOCK=$VM_DIR/$1.sock
+	vm_args+=(-chardev "socket,id=$VM_CHARDEV,path=$VM_SOCK,server=on,wait=off")
+}
+
+vm_need_bus() {
+	case " ${vm_args[*]} " in
+	*" virtio-serial-pci,id=vs0 "*) ;;
+	*) vm_args+=(-device virtio-serial-pci,id=vs0) ;;
+	esac
+}
+
+# vm_add_port NAME: a named virtserialport on a unix socket; the socket path
+# is left in VM_SOCK.  The guest waits for NAME (rig.ports=) before its test.
+vm_add_port() { vm_add_virtio "$1" virtserialport; }
+
+# vm_add_console NAME: a named virtconsole (guest /dev/hvcN); socket in
+# VM_SOCK.  Add it before any vm_add_port so it gets port 0 (/dev/hvc0).
+vm_add_console() { vm_add_virtio "$1" virtconsole; }
+
+vm_add_virtio() {
+	vm_need_bus
+	vm_chardev "$1"
+	vm_args+=(-device "$2,bus=vs0.0,chardev=$VM_CHARDEV,name=$1")
+	vm_names+=("$1")
+}
+
+# vm_add_uart NAME: one more 16550 UART (ttyS1, ttyS2...); socket in VM_SOCK.
+vm_add_uart() {
+	vm_chardev "$1"
+	vm_args+=(-serial "chardev:$VM_CHARDEV")
+}
+
+# vm_start TEST [KERNEL-ARGS...]: boot in the background; VM_PID is timeout(1)'s.
+vm_start() {
+	local test=$1 ports
+	shift
+	ports=$(IFS=,; echo "${vm_names[*]}")
+	VM_LOG=$VM_DIR/console-$test.log
+	: >"$VM_LOG"
+	VM_T0=$(vm_now)
+	vm_boots=$((vm_boots + 1))
+	vm_spawn timeout -k 5 "$vm_timeout" qemu-system-x86_64 \
+		-M pc -nodefaults -no-user-config -accel tcg -m 256 -smp 1 \
+		-display none -no-reboot \
+		-kernel "$VM_KERNEL" -initrd "$VM_INITRD" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 rig.test=$test ${ports:+rig.ports=$ports} $*" \
+		-chardev "file,id=ser0,path=$VM_LOG" -serial chardev:ser0 \
+		"${vm_args[@]}"
+	VM_PID=$VM_LAST_PID
+}
+
+# vm_wait: wait for the guest to power off (or the timeout to kill it), then
+# count its VMTEST lines into the totals.
+vm_wait() {
+	local rc secs kind name rest done=no
+	wait "$VM_PID"
+	rc=$?
+	secs=$(vm_elapsed "$VM_T0")
+	echo "vm: boot $vm_boots took ${secs}s (qemu start to exit, rc $rc)"
+	[ "$rc" -eq 124 ] && vm_fail boot "killed after ${vm_timeout}s; console tail: $(tail -5 "$VM_LOG" | tr -d '\r')"
+	while read -r _ kind name rest; do
+		case $kind in
+		ok) vm_ok "guest:$name" ;;
+		fail) vm_fail "guest:$name" "$rest" ;;
+		info) echo "vm: $name $rest" ;;
+		done) done=yes ;;
+		esac
+	done < <(tr -d '\r' <"$VM_LOG" | grep -a '^VMTEST ')
+	if [ $done != yes ]; then
+		vm_fail guest_done "no 'VMTEST done'; console tail:"
+		tail -20 "$VM_LOG" | tr -d '\r' | sed 's/^/    /'
+	fi
+}
+
+# vm_boot TEST [KERNEL-ARGS...]: vm_start + vm_wait.
+vm_boot() {
+	vm_start "$@"
+	vm_wait
+}

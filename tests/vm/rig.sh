@@ -1,0 +1,65 @@
+# /lib/rig.sh - helpers for guest test scripts (busybox sh), sourced by /init.
+#
+#   ok NAME                 report a passed check
+#   fail NAME REASON...     report a failed check
+#   info KEY VALUE...       report a measurement (not counted)
+#   check NAME CMD ARGS...  run CMD; ok if it exits 0, else fail with its output
+#   port_dev NAME           print /dev/vportNpM of the port called NAME
+
+ok() { echo "VMTEST ok $1"; }
+fail() {
+	n=$1; shift
+	echo "VMTEST fail $n $(echo "$*" | tr '\n' ' ')"
+}
+info() {
+	k=$1; shift
+	echo "VMTEST info $k $*"
+}
+check() {
+	n=$1; shift
+	if out=$("$@" 2>&1); then
+		ok "$n"
+	else
+		fail "$n" "rc=$?: $out"
+	fi
+}
+
+port_dev() {
+	for f in /sys/class/virtio-ports/*/name; do
+		[ -f "$f" ] || continue
+		if [ "$(cat "$f")" = "$1" ]; then
+			d=${f%/name}
+			echo "/dev/${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# rig_wait_ports SECONDS NAME...: wait until every NAME is in sysfs and the
+# device node exists.  The names come over the control queue after probe.
+rig_wait_ports() {
+	left=$(($1 * 10)); shift
+	while [ $left -gt 0 ]; do
+		missing=0
+		for n in "$@"; do
+			d=$(port_dev "$n") && [ -c "$d" ] || missing=1
+		done
+		[ $missing -eq 0 ] && return 0
+		usleep 100000
+		left=$((left - 1))
+	done
+	return 1
+}
+
+# rig_link_ports: what the udev rule does, /dev/virtio-ports/NAME -> ../vportNpM.
+rig_link_ports() {
+	mkdir -p /dev/virtio-ports
+	for f in /sys/class/virtio-ports/*/name; do
+		[ -f "$f" ] || continue
+		n=$(cat "$f")
+		[ -n "$n" ] || continue
+		d=${f%/name}
+		ln -sf "../${d##*/}" "/dev/virtio-ports/$n"
+	done
+}
