@@ -15,3 +15,9 @@ TESTS += proto/wire_test proto/auth_test proto/frame_test
 proto_wire_test_LDADD = $(VSFPROTO_LIBS)
 proto_auth_test_LDADD = $(VSFPROTO_LIBS)
 proto_frame_test_LDADD = $(VSFPROTO_LIBS)
+
+# Protocol v2 (proto-v2 engineer).
+proto_libvsfproto_a_SOURCES += proto/vsf_v2.c proto/vsf_v2.h
+check_PROGRAMS += proto/v2_test
+TESTS += proto/v2_test
+proto_v2_test_LDADD = $(VSFPROTO_LIBS)
