@@ -110,8 +110,11 @@ int vsf_frame_next_serial_req(struct vsf_frame_reader *r,
 	    r->len < VSF_SERIAL_REQ_SIZE)
 		return 0;
 	rc = vsf_serial_req_decode(r->buf, VSF_SERIAL_REQ_SIZE, req);
-	/* A bad frame loses only its magic, so a real one inside survives. */
-	vsf_frame_reader_drop(r, rc < 0 ? 4 : VSF_SERIAL_REQ_SIZE);
+	/*
+	 * A bad frame loses only its first byte: "abba" overlaps itself, so
+	 * a real magic can start inside a false one ("abb" + "abba...").
+	 */
+	vsf_frame_reader_drop(r, rc < 0 ? 1 : VSF_SERIAL_REQ_SIZE);
 	return rc < 0 ? rc : 1;
 }
 

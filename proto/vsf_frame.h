@@ -11,9 +11,10 @@
  * Return conventions of the vsf_frame_next_* functions:
  *   1   a frame was decoded and consumed
  *   0   more bytes are needed
- *  <0   a frame started with the magic but did not decode; its magic has
- *       been consumed so the next call resynchronises past it.  The error
- *       is one of vsf_wire.h's.
+ *  <0   a frame started with the magic but did not decode; its first
+ *       byte has been consumed so the next call resynchronises past it
+ *       (not the whole magic: "abba" overlaps itself, and a real frame may
+ *       start inside a false magic).  The error is one of vsf_wire.h's.
  */
 #ifndef VSF_FRAME_H
 #define VSF_FRAME_H
