@@ -5,13 +5,22 @@ fenced_host_libfenced_a_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS)
 fenced_host_libfenced_a_SOURCES = \
 	fenced-host/conf.c fenced-host/conf.h \
 	fenced-host/loop.h fenced-host/loop_epoll.c \
-	fenced-host/acl.c fenced-host/acl.h
+	fenced-host/acl.c fenced-host/acl.h \
+	fenced-host/history.c fenced-host/history.h \
+	fenced-host/log.c fenced-host/log.h \
+	fenced-host/backend.c fenced-host/backend.h \
+	fenced-host/workers.c fenced-host/workers.h \
+	fenced-host/request.c fenced-host/request.h fenced-host/util.h
 
 FENCED_LIBS = fenced-host/libfenced.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 
-FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test
+FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test \
+	fenced-host/history_test fenced-host/request_test
 check_PROGRAMS += $(FENCED_UNIT_TESTS)
 TESTS += $(FENCED_UNIT_TESTS)
 fenced_host_conf_test_LDADD = $(FENCED_LIBS)
 fenced_host_loop_test_LDADD = $(FENCED_LIBS)
 fenced_host_acl_test_LDADD = $(FENCED_LIBS)
+fenced_host_history_test_LDADD = $(FENCED_LIBS)
+fenced_host_request_test_SOURCES = fenced-host/request_test.c fenced-host/fake_backend.c fenced-host/fake_backend.h
+fenced_host_request_test_LDADD = $(FENCED_LIBS)

@@ -1,0 +1,68 @@
+/*
+ * backend.h - what acts on domains: libvirt in production, a fake in tests.
+ *
+ * Contract.  The pipeline (request.h) never calls a backend from the loop
+ * thread: every power/hostlist call runs on a worker thread (workers.h), so
+ * a backend MAY block, up to the @deadline_ms it is given (CLOCK_MONOTONIC
+ * ms; vsf_now_ms()).  Calls for the same target are never concurrent; calls
+ * for different targets are, so a backend must be thread-safe across
+ * targets.  open/close run on the main thread with no worker active.
+ *
+ * Return values of power(): 0 = done (STATUS: on), VSF_BACKEND_OFF = STATUS
+ * off, or a negative errno: -ENOENT no such domain, -ETIMEDOUT the deadline
+ * passed, -EOPNOTSUPP op not supported, -EIO/-ECONNREFUSED etc. for other
+ * failures.  The pipeline turns these into wire results, once, per protocol.
+ */
+#ifndef VSF_BACKEND_H
+#define VSF_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "vsf_wire.h"
+
+#define VSF_BACKEND_OPS_V1 1
+#define VSF_BACKEND_OFF 2	/* STATUS result: the domain is off */
+
+struct vsf_backend;
+
+/* A host list, owned by whoever holds it; free with vsf_hostlist_done(). */
+struct vsf_hostlist {
+	struct vsf_host_record *recs;
+	size_t n;
+};
+
+int vsf_hostlist_add(struct vsf_hostlist *hl, const char *name,
+		     const char *uuid, uint8_t state);
+void vsf_hostlist_sort(struct vsf_hostlist *hl);	/* by name */
+void vsf_hostlist_done(struct vsf_hostlist *hl);
+
+struct vsf_backend_ops {
+	unsigned int version;	/* VSF_BACKEND_OPS_V1; new members at the end */
+	const char *name;	/* "libvirt", "fake" */
+	/* Main thread.  Fills @err on failure. */
+	int (*open)(struct vsf_backend *b, const struct vsf_conf_node *cfg,
+		    char *err, size_t errlen);
+	void (*close)(struct vsf_backend *b);
+	/* Worker threads.  @op is OFF, ON, REBOOT or STATUS. */
+	int (*power)(struct vsf_backend *b, int op, const char *target,
+		     uint64_t deadline_ms);
+	/* Worker threads.  All domains, sorted by name. */
+	int (*hostlist)(struct vsf_backend *b, struct vsf_hostlist *out,
+			uint64_t deadline_ms);
+};
+
+/* Implementations embed this as their first member. */
+struct vsf_backend {
+	const struct vsf_backend_ops *ops;
+};
+
+/* CLOCK_MONOTONIC in ms, the clock of every deadline above. */
+uint64_t vsf_now_ms(void);
+
+/* Static table of compiled-in backends; NULL if unknown. */
+struct vsf_backend *vsf_backend_new(const char *name);
+struct vsf_backend *vsf_backend_free(struct vsf_backend *b);
+
+#endif /* VSF_BACKEND_H */
