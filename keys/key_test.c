@@ -106,6 +106,7 @@ TEST(accepts_read_only_key_and_exactly_min_length)
 	char err[512];
 
 	CHECK_ERR(load(make_key("k400", 32, 0400), &key, err), 0);
+	CHECK_ERR(load(make_key("k700", 32, 0700), &key, err), 0);
 	CHECK_ERR(load(make_key("k16", VSF_KEY_MIN, 0600), &key, err), 0);
 	CHECK_ERR(key.len, VSF_KEY_MIN);
 }
@@ -262,6 +263,37 @@ TEST(refuses_symlink_owned_by_another_user)
 	CHECK(has(err, "symlink"));
 	CHECK(has(err, "owned by nobody"));
 	CHECK(has(err, "chown -h root"));
+}
+
+TEST(refuses_foreign_symlink_in_the_middle_of_a_chain)
+{
+	struct vsf_key key;
+	char err[512];
+
+	(void)make_key("ktarget4", 32, 0600);
+	(void)unlink(at("kmid"));
+	(void)unlink(at("kfirst"));
+	CHECK(symlink("ktarget4", at("kmid")) == 0);
+	CHECK(symlink(at("kmid"), at("kfirst")) == 0);
+	if (!is_root()) {
+		CHECK(0);
+		return;
+	}
+	CHECK(lchown(at("kmid"), NOBODY, NOBODY) == 0);
+	CHECK_ERR(load(at("kfirst"), &key, err), -ELOOP);
+	CHECK_STR(key.path, at("kmid"));
+}
+
+TEST(small_error_buffer_is_truncated_not_overrun)
+{
+	struct vsf_key key;
+	char err[9];
+
+	memset(err, 'x', sizeof(err));
+	CHECK_ERR(vsf_key_load(make_key("kshort2", 3, 0600), &key, err, 8),
+		  -ERANGE);
+	CHECK_ERR(strlen(err), 7);
+	CHECK(err[8] == 'x');
 }
 
 TEST(refuses_trusted_symlink_to_file_of_another_user)
