@@ -10,12 +10,13 @@ fenced_host_libfenced_a_SOURCES = \
 	fenced-host/log.c fenced-host/log.h \
 	fenced-host/backend.c fenced-host/backend.h \
 	fenced-host/workers.c fenced-host/workers.h \
-	fenced-host/request.c fenced-host/request.h fenced-host/util.h
+	fenced-host/request.c fenced-host/request.h fenced-host/util.h \
+	fenced-host/chan_xml.c fenced-host/chan_xml.h
 
 FENCED_LIBS = fenced-host/libfenced.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 
 FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test \
-	fenced-host/history_test fenced-host/request_test
+	fenced-host/history_test fenced-host/request_test fenced-host/chan_xml_test
 check_PROGRAMS += $(FENCED_UNIT_TESTS)
 TESTS += $(FENCED_UNIT_TESTS)
 fenced_host_conf_test_LDADD = $(FENCED_LIBS)
@@ -24,3 +25,4 @@ fenced_host_acl_test_LDADD = $(FENCED_LIBS)
 fenced_host_history_test_LDADD = $(FENCED_LIBS)
 fenced_host_request_test_SOURCES = fenced-host/request_test.c fenced-host/fake_backend.c fenced-host/fake_backend.h
 fenced_host_request_test_LDADD = $(FENCED_LIBS)
+fenced_host_chan_xml_test_LDADD = $(FENCED_LIBS)
