@@ -166,6 +166,7 @@ EOF
 			return 0
 		sleep 0.05; i=$((i + 1))
 	done
+	stop_daemon	# never listened: clears DPID
 	return 1
 }
 
@@ -179,7 +180,13 @@ client_status() {
 compat() {
 	key=$T/stock-$1.key
 	"$KEYGEN" --bytes "$1" "$key" >/dev/null || { bad "keygen --bytes $1"; return; }
-	if ! start_daemon "$key"; then
+	# Another test may take the chosen port first; the daemon then exits
+	# at once ("Could not set up listen socket"), so try fresh ports.
+	tries=0
+	until start_daemon "$key" || [ $tries -ge 2 ]; do
+		stop_daemon; tries=$((tries + 1))
+	done
+	if [ -z "$DPID" ]; then
 		bad "stock fence_virtd did not start with key from keygen --bytes $1"
 		sed 's/^/  daemon: /' "$T/daemon.log" >&2
 		stop_daemon
