@@ -157,9 +157,14 @@ vm_add_uart() {
 }
 
 # vm_start TEST [KERNEL-ARGS...]: boot in the background; VM_PID is timeout(1)'s.
+# With VM_PAUSED=1 the CPU stays stopped (-S) until vm_cont, so host peers
+# that must connect to the sockets QEMU listens on can do so first.
 vm_start() {
 	local test=$1 ports
 	shift
+	if [ "${VM_PAUSED:-0}" = 1 ]; then
+		vm_args+=(-S -qmp "unix:$VM_DIR/qmp.sock,server=on,wait=off")
+	fi
 	ports=$(IFS=,; echo "${vm_names[*]}")
 	VM_LOG=$VM_DIR/console-$test.log
 	: >"$VM_LOG"
@@ -173,6 +178,30 @@ vm_start() {
 		-chardev "file,id=ser0,path=$VM_LOG" -serial chardev:ser0 \
 		"${vm_args[@]}"
 	VM_PID=$VM_LAST_PID
+}
+
+# vm_cont: start the CPU of a guest booted with VM_PAUSED=1 (QMP "cont").
+vm_cont() {
+	vm_wait_for 10 test -S "$VM_DIR/qmp.sock" || return 1
+	VM_T0=$(vm_now)	# boot time counts from here
+	python3 - "$VM_DIR/qmp.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def reply():
+    while True:
+        m = json.loads(f.readline())
+        if "return" in m or "error" in m:
+            return m
+json.loads(f.readline())          # greeting
+for cmd in ("qmp_capabilities", "cont"):
+    f.write(json.dumps({"execute": cmd}) + "\n"); f.flush()
+    m = reply()
+    if "error" in m:
+        sys.exit("qmp %s: %s" % (cmd, m["error"]))
+PY
 }
 
 # vm_wait: wait for the guest to power off (or the timeout to kill it), then

@@ -13,7 +13,7 @@ fail() {
 }
 info() {
 	k=$1; shift
-	echo "VMTEST info $k $*"
+	echo "VMTEST info $k $(echo "$*" | tr '\n' ' ')"
 }
 check() {
 	n=$1; shift
