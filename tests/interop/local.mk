@@ -12,3 +12,10 @@ INTEROP_TESTS = \
 	tests/interop/stock_daemon_tcp.sh
 TESTS += $(INTEROP_TESTS)
 EXTRA_DIST += tests/interop/lib.sh $(INTEROP_TESTS)
+
+# Protocol v2 against the stock daemon (proto-v2 engineer).
+check_PROGRAMS += tests/interop/v2_probe
+tests_interop_v2_probe_SOURCES = tests/interop/v2_probe.c
+tests_interop_v2_probe_LDADD = $(VSFPROTO_LIBS)
+TESTS += tests/interop/v2_stock_harmless.sh
+EXTRA_DIST += tests/interop/v2_stock_harmless.sh
