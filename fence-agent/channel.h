@@ -1,0 +1,87 @@
+/*
+ * channel.h - one fence request over a byte stream to the host daemon.
+ *
+ * Speaks protocol v2 (proto/vsf_v2.h) when it can and fence-virt's v1
+ * serial framing (proto/vsf_wire.h) when the host is a stock fence_virtd:
+ *
+ *   AUTO: send HELLO (74 bytes, which a stock daemon reads as a v1 NULL
+ *         request).  A "VSF2" CHALLENGE continues in v2.  An "abba" reply
+ *         means a stock daemon: fall back to v1.  Silence for
+ *         AGENT_HELLO_WINDOW_MS also falls back to v1, because a stock
+ *         daemon silently drops a HELLO repeated within 10 s (it dedups
+ *         on op/seqno/domain, all zero in every HELLO).
+ *   V2:   HELLO, CHALLENGE, REQUEST, HOSTREC*, RESULT; never falls back.
+ *   V1:   one 74-byte request, one 5-byte reply (+ host list records).
+ *
+ * Replies are found by scanning for the magic, so garbage or stale bytes
+ * ahead of them are skipped.  In v2 a frame carrying another request id
+ * or client nonce (a late answer to an earlier attempt) is ignored, and
+ * every frame but ERROR is MAC-checked with the key before it is used.
+ * v1 replies carry no id: stale bytes are drained before sending (the
+ * caller's agent_port_drain) and that is all v1 allows.
+ *
+ * Nothing here prints: progress goes to c->log (may be NULL), host list
+ * entries to c->on_host.
+ */
+#ifndef AGENT_CHANNEL_H
+#define AGENT_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream.h"
+
+#define AGENT_HELLO_WINDOW_MS 2000
+#define AGENT_IN_PROGRESS_RETRY_MS 500
+
+typedef void (*agent_log_fn)(void *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* One host list entry; @uuid may be "".  state: libvirt virDomainState. */
+typedef void (*agent_host_fn)(void *ctx, const char *name, const char *uuid,
+			      int state);
+
+struct agent_call {
+	/* in */
+	int op;			/* enum vsf_op, NULL..HOSTLIST */
+	const char *domain;	/* "" for ops without a target */
+	uint32_t request_id;	/* kept across retries of this operation */
+	int proto;		/* enum agent_proto */
+	const void *key;	/* v2 MAC key (NULL: v2 impossible) */
+	size_t keylen;
+	agent_log_fn log;
+	void *log_ctx;
+	agent_host_fn on_host;
+	void *host_ctx;
+	/* out */
+	int version;		/* protocol the answer came in: 1 or 2 */
+	int code;		/* v1: result byte; v2: enum vsf_v2_result */
+	unsigned int hosts;	/* host list entries delivered */
+	unsigned int stale;	/* v2 frames ignored as not ours */
+	unsigned int bad;	/* frames that failed to decode */
+	int fell_back;		/* AUTO went to v1 */
+};
+
+/*
+ * Run the exchange on @s (whose fd is open and drained).  0 with
+ * call->version and call->code set, or:
+ *   -ETIMEDOUT      no complete answer before the deadline
+ *   -ENOTCONN       the host side went away (retry on a fresh open with
+ *                   the same request_id)
+ *   -EBADMSG        v2: a frame with our ids failed its MAC (wrong key)
+ *   -EPROTONOSUPPORT V2 forced but the host answered in v1
+ *   -ENOKEY         V2 forced without a key
+ *   -ECONNREFUSED   v2 ERROR frame from the host; call->code holds its
+ *                   (unauthenticated) code
+ *   -EPROTO         the host broke the protocol (records out of order)
+ */
+int agent_chan_call(struct agent_stream *s, struct agent_call *call);
+
+/* The v1 exchange alone (also used by AUTO after fallback). */
+int agent_chan_call_v1(struct agent_stream *s, struct agent_call *call);
+
+/* The v2 exchange alone; *saw_v1 set if an "abba" reply came instead. */
+int agent_chan_call_v2(struct agent_stream *s, struct agent_call *call,
+		       int64_t hello_until, int *saw_v1);
+
+#endif /* AGENT_CHANNEL_H */
