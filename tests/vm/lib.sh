@@ -232,3 +232,13 @@ vm_boot() {
 	vm_start "$@"
 	vm_wait
 }
+
+# vm_nss_extras: SRC:DEST pairs for the NSS pieces libnss3 dlopen()s (the
+# soft token and freebl), next to libnss3 in the guest; ldd cannot see them.
+vm_nss_extras() {
+	local f d=/usr/lib/x86_64-linux-gnu
+	for f in libsoftokn3.so libsoftokn3.chk libfreebl3.so libfreebl3.chk \
+		libfreeblpriv3.so libfreeblpriv3.chk; do
+		[ -f "$d/$f" ] && echo "$d/$f:/lib/x86_64-linux-gnu/$f"
+	done
+}

@@ -41,7 +41,7 @@ vm_wait
 # The daemon saw each request on the right socket (src = that domain's
 # UUID): 7 per device name "target" (status x4, off, on, reboot).
 for u in "$U1" "$U2"; do
-	n=$(grep -cE "Request [0-9]+ seqno [0-9]+ src $u target target" "$VM_DIR/fvd.log")
+	n=$(grep -cE "Request [0-9]+ seqno -?[0-9]+ src $u target target" "$VM_DIR/fvd.log")
 	if [ "$n" -eq 7 ]; then
 		vm_ok "daemon_requests_from_$u"
 	else
