@@ -322,7 +322,9 @@ int agent_chan_call_v2(struct agent_stream *s, struct agent_call *c,
 
 static int call_auto(struct agent_stream *s, struct agent_call *c)
 {
-	int64_t window = agent_now_ms() + AGENT_HELLO_WINDOW_MS;
+	unsigned int ms = c->hello_window_ms ? c->hello_window_ms :
+					       AGENT_HELLO_WINDOW_MS;
+	int64_t window = agent_now_ms() + ms;
 	int saw_v1, r;
 
 	if (!c->key) {
@@ -338,7 +340,7 @@ static int call_auto(struct agent_stream *s, struct agent_call *c)
 	} else if (r == -ETIME) {
 		say(c, 1, "no answer to HELLO within %d ms (a stock "
 		    "fence_virtd ignores a HELLO repeated within 10 s): "
-		    "falling back to protocol v1", AGENT_HELLO_WINDOW_MS);
+		    "falling back to protocol v1", ms);
 	} else {
 		return r;
 	}

@@ -48,6 +48,7 @@ struct agent_call {
 	uint32_t request_id;	/* kept across retries of this operation */
 	int proto;		/* enum agent_proto */
 	const void *key;	/* v2 MAC key (NULL: v2 impossible) */
+	unsigned int hello_window_ms;	/* 0 = AGENT_HELLO_WINDOW_MS */
 	size_t keylen;
 	agent_log_fn log;
 	void *log_ctx;

@@ -19,3 +19,12 @@ fence_agent_fence_vserial_SOURCES = fence-agent/main.c
 fence_agent_fence_vserial_CFLAGS = $(AM_CFLAGS) $(NSS_CFLAGS)
 fence_agent_fence_vserial_LDADD = $(AGENT_LIBS)
 dist_man_MANS += fence-agent/fence_vserial.8
+
+# Unit tests (tests/check.h) next to the module they test.
+check_PROGRAMS += fence-agent/options_test fence-agent/port_test \
+	fence-agent/channel_test
+TESTS += fence-agent/options_test fence-agent/port_test \
+	fence-agent/channel_test
+fence_agent_options_test_LDADD = $(AGENT_LIBS)
+fence_agent_port_test_LDADD = $(AGENT_LIBS) -lutil
+fence_agent_channel_test_LDADD = $(AGENT_LIBS) -lpthread

@@ -311,15 +311,20 @@ int agent_opts_parse_argv(struct agent_opts *o, int argc, char **argv,
 	optind = 0;	/* glibc: full reinitialisation */
 	opterr = 0;
 	for (;;) {
-		optopt = 0;	/* '?' with optopt 0 is the -? option itself */
 		c = getopt_long(argc, argv,
-				"+dD:P:A:p:n:H:o:t:T:S::C:c:k:w:N:R:hV?",
+				"+dD:P:A:p:n:H:o:t:T:S::C:c:k:w:N:R:hV",
 				long_opts, NULL);
 		if (c == -1)
 			break;
-		if (c == '?' && optopt) {
-			snprintf(err, errlen, "unknown option or missing "
-				 "argument: -%c", optopt);
+		/* -? is help, as in fence_virt: not in the option string, so
+		 * getopt reports it as unknown with optopt '?'. */
+		if (c == '?' && optopt != '?') {
+			if (optopt)
+				snprintf(err, errlen, "unknown option or "
+					 "missing argument: -%c", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'",
+					 argv[optind - 1]);
 			return -EINVAL;
 		}
 		if (c == '?')

@@ -279,7 +279,8 @@ long agent_port_drain(struct agent_port *p)
 
 	if (p->fd < 0)
 		return 0;
-	for (;;) {
+	/* Bounded: a host that keeps sending must not keep us here. */
+	while (total < AGENT_PORT_DRAIN_MAX) {
 		n = read(p->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -287,6 +288,7 @@ long agent_port_drain(struct agent_port *p)
 			return total;
 		total += n;
 	}
+	return total;
 }
 
 void agent_port_close(struct agent_port *p)

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #define AGENT_PORT_RETRY_MS 100
+#define AGENT_PORT_DRAIN_MAX 65536	/* stale bytes dropped at most */
 
 /* Swappable system calls; return an fd / 0, or a negative errno. */
 struct agent_port_sys {
