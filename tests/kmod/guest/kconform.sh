@@ -1,0 +1,17 @@
+# tests/kmod/guest/kconform.sh - run in the guest by /init (rig.test=kconform).
+# kmod.driver=NAME on the kernel command line says which module drives the
+# device (the other one was kept out with rig.noload=); kconform does the rest.
+drv=virtio_console
+for a in $(cat /proc/cmdline); do
+	case $a in kmod.driver=*) drv=${a#*=} ;; esac
+done
+if [ -d "/sys/bus/virtio/drivers/$drv" ] && ls /sys/bus/virtio/drivers/$drv | grep -q '^virtio'; then
+	ok "$drv.bound"
+else
+	fail "$drv.bound" "$(ls /sys/bus/virtio/drivers/ 2>&1)"
+fi
+kconform "$drv"
+info "$drv.kconform_exit" $?
+dmesg | grep -iE 'vserial|virtio_console|BUG|WARNING|Oops' | head -20 | while read -r l; do
+	info "$drv.dmesg" "$l"
+done

@@ -1,0 +1,11 @@
+# tests/kmod: conformance of our guest driver (guest-kmod/vserial.ko) and of
+# the stock virtio_console, in TCG guests on QEMU's virtio-serial device.
+check_PROGRAMS += tests/kmod/kconform
+tests_kmod_kconform_SOURCES = tests/kmod/kconform.c
+tests_kmod_kconform_LDADD = -lpthread
+TESTS += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
+	guest-kmod/checkpatch.sh
+EXTRA_DIST += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
+	tests/kmod/servant.py tests/kmod/module.sh tests/kmod/guest \
+	guest-kmod/Makefile guest-kmod/Kbuild guest-kmod/vserial.c \
+	guest-kmod/vserial_hvc.h guest-kmod/checkpatch.sh guest-kmod/README.md
