@@ -11,7 +11,17 @@ fenced_host_libfenced_a_SOURCES = \
 	fenced-host/backend.c fenced-host/backend.h \
 	fenced-host/workers.c fenced-host/workers.h \
 	fenced-host/request.c fenced-host/request.h fenced-host/util.h \
-	fenced-host/chan_xml.c fenced-host/chan_xml.h
+	fenced-host/chan_xml.c fenced-host/chan_xml.h \
+	fenced-host/virt_backend.c \
+	fenced-host/listener.c fenced-host/listener.h \
+	fenced-host/chan_watch.c fenced-host/chan_watch.h \
+	fenced-host/chan_listener.c fenced-host/tcp_listener.c \
+	fenced-host/settings.c fenced-host/settings.h
+
+sbin_PROGRAMS += fenced-host/vserial-fenced
+fenced_host_vserial_fenced_SOURCES = fenced-host/main.c
+fenced_host_vserial_fenced_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+fenced_host_vserial_fenced_LDADD = $(FENCED_LIBS)
 
 FENCED_LIBS = fenced-host/libfenced.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 
@@ -26,3 +36,7 @@ fenced_host_history_test_LDADD = $(FENCED_LIBS)
 fenced_host_request_test_SOURCES = fenced-host/request_test.c fenced-host/fake_backend.c fenced-host/fake_backend.h
 fenced_host_request_test_LDADD = $(FENCED_LIBS)
 fenced_host_chan_xml_test_LDADD = $(FENCED_LIBS)
+
+# End-to-end: real libvirt test driver, stock fence_virt over a socat pty.
+TESTS += tests/daemon/serial_e2e.sh
+EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/chan_peer.py

@@ -8,10 +8,11 @@
 /* Copy at most size-1 bytes and always terminate (size > 0). */
 static inline void vsf_strlcpy(char *dst, const char *src, size_t size)
 {
-	size_t n = strnlen(src, size - 1);
+	size_t i;
 
-	memcpy(dst, src, n);
-	dst[n] = '\0';
+	for (i = 0; i + 1 < size && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
 }
 
 #define VSF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,191 @@
+#!/bin/bash
+# vserial-fenced's channel listener end to end, with real components:
+# libvirt's test:/// driver (node file with unix/bind <serial> sockets),
+# the daemon's libvirt backend, and the STOCK fence_virt agent talking over
+# a pty that socat relays to the guest's channel socket (socat stands in
+# for QEMU: it binds the socket, the daemon connects to it).  A python
+# peer on a second guest's socket sends garbage, split frames and
+# retransmits.  A second daemon run checks the groups ACL.
+. "$(dirname "$0")/../interop/lib.sh"
+vsf_setup
+FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
+PEER="python3 $(cd "$(dirname "$0")" && pwd)/chan_peer.py"
+vsf_require_prog "$FENCE_VIRT" "$FENCED" socat python3
+
+U1=6695eb01-f6a4-8304-79aa-97f2502e193f
+U2=2b6f6e5c-1d1e-4c6a-9b33-0d7d1d5a7c02
+U3=0c5a3e2d-8f7b-4c1e-a2d4-6b9e8f7a1c03
+T=$VSF_TMP
+mkdir -p "$T/sock"
+NODE=$T/node.xml
+URI=test://$NODE
+vsf_node_xml "$NODE" "g1:$U1:serial=$T/sock/g1.sock" "g2:$U2" \
+	"g3:$U3:serial=$T/sock/g3.sock"
+
+write_conf() {	# FILE [EXTRA]
+	cat >"$1" <<EOC
+fence_virtd { listener = "serial"; backend = "libvirt"; }
+listeners { serial { uri = "$URI"; path = "$T/sock"; mode = "serial"; } }
+backends { libvirt { uri = "$URI"; } }
+vserial_fenced { timeout = "20"; }
+${2:-}
+EOC
+}
+
+# relay: the guest's "serial port" is $T/tty; QEMU's socket is g1.sock
+start_relay() {
+	rm -f "$T/sock/g1.sock"
+	vsf_bg relay socat PTY,link="$T/tty",raw,echo=0 \
+		UNIX-LISTEN:"$T/sock/g1.sock"
+	RELAY=$VSF_PID
+}
+
+# connections the daemon has made to g1 so far
+g1_conns() { grep -c "channel g1 .*connected" "$T/$1.log"; }
+
+start_daemon() {	# NAME CONF
+	vsf_bg "$1" stdbuf -oL -eL "$FENCED" -F -d 1 -f "$2"
+	DAEMON=$VSF_PID
+	vsf_wait_line "$T/$1.log" "channel g1 .*connected" 10 ||
+		vsf_fail "$1: daemon never connected to g1"
+}
+
+# fv NAME ARGS...: run stock fence_virt on the pty; output in $T/NAME.out
+fv() {
+	local name=$1
+	shift
+	timeout 20 "$FENCE_VIRT" -D "$T/tty" -t 10 "$@" >"$T/$name.out" 2>&1
+	FV_RC=$?
+	# socat exits when the pty closes: bring QEMU's socket back and wait
+	# for the daemon to reconnect before the next call
+	if ! kill -0 "$RELAY" 2>/dev/null; then
+		local n
+		n=$(g1_conns "$DLOG")
+		start_relay
+		local i
+		for i in $(seq 200); do
+			[ "$(g1_conns "$DLOG")" -gt "$n" ] && break
+			sleep 0.05
+		done
+	fi
+}
+
+# ---- run 1: no groups
+write_conf "$T/open.conf"
+start_relay
+for i in $(seq 100); do [ -S "$T/sock/g1.sock" ] && break; sleep 0.05; done
+DLOG=d1
+start_daemon d1 "$T/open.conf"
+vsf_check_grep "warns once that no groups are set" "$T/d1.log" \
+	"no groups configured"
+
+fv s1 -o status -n g2
+vsf_check "status g2 (on)" 0 "$FV_RC"
+vsf_check_grep "status prints ON" "$T/s1.out" "Status: ON"
+fv l1 -o list
+vsf_check "list rc" 0 "$FV_RC"
+vsf_check_grep "list shows g1 on" "$T/l1.out" "^g1 +$U1 on"
+vsf_check_grep "list shows g2" "$T/l1.out" "^g2 +$U2 on"
+vsf_check "list has 3 domains" 3 "$(grep -c -- '-' "$T/l1.out")"
+fv o1 -o off -n g2
+vsf_check "off g2" 0 "$FV_RC"
+fv s2 -o status -n g2
+vsf_check "status g2 after off (2 = off)" 2 "$FV_RC"
+vsf_check_grep "status prints OFF" "$T/s2.out" "Status: OFF"
+fv o2 -o on -n g2
+vsf_check "on g2" 0 "$FV_RC"
+fv s3 -o status -n $U2
+vsf_check "status by uuid after on" 0 "$FV_RC"
+fv r1 -o reboot -n g2
+vsf_check "reboot g2" 0 "$FV_RC"
+fv s4 -o status -n g2
+vsf_check "status after reboot" 0 "$FV_RC"
+fv m1 -o monitor
+vsf_check "monitor" 0 "$FV_RC"
+fv u1 -o reboot -n nosuch
+vsf_check "reboot unknown domain fails (1)" 1 "$FV_RC"
+fv u2 -o status -n nosuch
+vsf_check "status unknown domain is off (2)" 2 "$FV_RC"
+vsf_check_grep "NOTICE line for off with source, target, ms" "$T/d1.log" \
+	"notice: request #[0-9]+ from channel g1 \(.*g1.sock\): off g2 -> ok \([0-9]+ ms\)"
+vsf_check_grep "NOTICE line for reboot" "$T/d1.log" \
+	"notice: request #[0-9]+ from channel g1 .*: reboot g2 -> ok"
+
+# garbage and split frames on g3, while g1 keeps working
+vsf_bg p1 $PEER "$T/sock/g3.sock" garbage
+P1=$VSF_PID
+vsf_wait_exit "$P1" 30 || vsf_fail "garbage peer did not finish"
+vsf_check "request after garbage answered (on)" "after-garbage 0" \
+	"$(grep after-garbage "$T/p1.log")"
+vsf_check "request split in two writes answered" "split 0" \
+	"$(grep split "$T/p1.log")"
+vsf_check_grep "garbage is logged" "$T/d1.log" "g3 .*skipped [0-9]+ bytes"
+fv s5 -o status -n g2
+vsf_check "g1 still served after garbage on g3" 0 "$FV_RC"
+
+# a peer that connects and never reads or writes does not stall g1
+vsf_bg hang $PEER "$T/sock/g3.sock" hang 4
+for i in $(seq 100); do
+	[ "$(grep -c 'channel g3 .*connected' "$T/d1.log")" -ge 2 ] && break
+	sleep 0.05
+done
+fv s6 -o status -n g2
+vsf_check "g1 served while g3 hangs" 0 "$FV_RC"
+
+# retransmits: the same seqno twice at once, then again after completion
+vsf_stop "$VSF_PID"
+vsf_bg p2 $PEER "$T/sock/g3.sock" retransmit
+vsf_wait_exit "$VSF_PID" 30 || vsf_fail "retransmit peer did not finish"
+vsf_check "retransmit: first answered" "first 0" "$(grep first "$T/p2.log")"
+vsf_check "retransmit: duplicate answered too" "second 0" \
+	"$(grep second "$T/p2.log")"
+vsf_check "retransmit: late duplicate gets cached result" "third 0" \
+	"$(grep third "$T/p2.log")"
+vsf_check "retransmit: status off afterwards" "status 2" \
+	"$(grep status "$T/p2.log")"
+vsf_check "retransmit: one backend action, one NOTICE" 1 \
+	"$(grep -c "notice: .*from channel g3 .*: off g2 -> ok" "$T/d1.log")"
+vsf_check_grep "retransmit logged" "$T/d1.log" "seqno 4242 is a retransmit"
+
+vsf_stop "$DAEMON"
+vsf_check_grep "clean shutdown" "$T/d1.log" "stopped"
+
+# ---- run 2: groups: g1 may fence only itself and g3
+write_conf "$T/groups.conf" "groups { group { name = \"c1\"; uuid = \"$U1\"; uuid = \"G3\"; } }"
+vsf_stop "$RELAY"
+start_relay
+for i in $(seq 100); do [ -S "$T/sock/g1.sock" ] && break; sleep 0.05; done
+DLOG=d2
+start_daemon d2 "$T/groups.conf"
+fv g1 -o off -n g2
+vsf_check "off g2 denied by groups (3)" 3 "$FV_RC"
+vsf_check_grep "denial logged with source and target" "$T/d2.log" \
+	"warning: request #[0-9]+ from channel g1 .*\(source $U1\): off g2 denied by groups"
+fv g2 -o status -n g3
+vsf_check "status of a group member (listed as G3)" 0 "$FV_RC"
+fv g3 -o list
+vsf_check "list filtered to g1 and g3" "g1 g3" \
+	"$(awk '/-/{print $1}' "$T/g3.out" | xargs)"
+vsf_stop "$DAEMON"
+
+# ---- --check-config
+"$FENCED" --check-config -f "$T/groups.conf" >"$T/check.out" 2>&1
+vsf_check "--check-config accepts our config" 0 $?
+vsf_check_grep "--check-config prints the effective config" "$T/check.out" \
+	'listeners = "serial"'
+printf 'fence_virtd {\n listener = "serial";\n backend = "cpg";\n}\nlisteners { serial { mode = "x"; } }\nbackends {\n' >"$T/bad.conf"
+"$FENCED" --check-config -f "$T/bad.conf" >"$T/bad.out" 2>&1
+vsf_check "--check-config rejects a syntax error" 1 $?
+vsf_check_grep "syntax error names file:line" "$T/bad.out" \
+	"^$T/bad.conf:7: expected '}' to close 'backends' \(opened on line 6\)"
+printf 'fence_virtd {\n listener = "serial";\n backend = "cpg";\n}\nlisteners { serial {\n mode = "x"; } tcp { port = "99999"; } }\n' >"$T/bad2.conf"
+"$FENCED" --check-config -f "$T/bad2.conf" >"$T/bad2.out" 2>&1
+vsf_check "--check-config rejects bad values" 1 $?
+vsf_check_grep "bad backend at file:line" "$T/bad2.out" "^$T/bad2.conf:3: backend \"cpg\" is not supported"
+vsf_check_grep "bad mode at file:line" "$T/bad2.out" "^$T/bad2.conf:6: mode = \"x\""
+if [ -r /etc/fence_virt.conf ]; then
+	"$FENCED" --check-config -f /etc/fence_virt.conf >"$T/stock.out" 2>&1
+	vsf_check_grep "stock config parses; unsupported multicast named at file:line" \
+		"$T/stock.out" '^/etc/fence_virt.conf:2: listener "multicast" is not supported'
+fi
+vsf_finish
