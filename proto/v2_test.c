@@ -816,6 +816,8 @@ TEST(result_codes_from_errno_names_and_v1)
 		  VSF_V2_RESULT_UNSUPPORTED);
 	CHECK_ERR(vsf_v2_result_from_errno(-EPROTO), VSF_V2_RESULT_BAD_FRAME);
 	CHECK_ERR(vsf_v2_result_from_errno(-EIO), VSF_V2_RESULT_FAIL);
+	CHECK_STR(vsf_v2_strerror(-EALREADY), "server nonce not pending (replay)");
+	CHECK_STR(vsf_v2_strerror(-ENODATA), "truncated frame");
 	CHECK_STR(vsf_v2_result_name(VSF_V2_RESULT_OK), "ok");
 	CHECK_STR(vsf_v2_result_name(VSF_V2_RESULT_REPLAY), "replay");
 	CHECK_STR(vsf_v2_result_name(11), "unknown");

@@ -663,6 +663,30 @@ int vsf_v2_result_from_errno(int err)
 	}
 }
 
+const char *vsf_v2_strerror(int err)
+{
+	switch (err) {
+	case -EPROTONOSUPPORT:
+		return "unsupported protocol version";
+	case -EBADRQC:
+		return "unknown frame type or operation";
+	case -ENAMETOOLONG:
+		return "name length out of range";
+	case -EBADMSG:
+		return "MAC mismatch";
+	case -ENOBUFS:
+		return "output buffer too small";
+	case -EALREADY:
+		return "server nonce not pending (replay)";
+	case -ESTALE:
+		return "server nonce expired";
+	case -EPROTO:
+		return "bad magic or mismatched exchange";
+	default:
+		return vsf_wire_strerror(err);
+	}
+}
+
 static const char *const result_names[] = {
 	[VSF_V2_RESULT_OK] = "ok",
 	[VSF_V2_RESULT_FAIL] = "fail",

@@ -35,9 +35,10 @@
  *                     or unknown op code in a REQUEST
  *   -ENAMETOOLONG     a name or uuid length reaching past the payload, or
  *                     longer than the field allows (encoders)
- *   -EINVAL           any other field out of range: nonzero reserved byte
- *                     or padding, empty name where one is required, NUL
- *                     inside a name, wrong fixed payload size
+ *   -EINVAL           any other field out of range: nonzero byte 4, 6 or
+ *                     10..11, HELLO padding or salt wrong, a HELLO length
+ *                     field other than 62, empty name where one is
+ *                     required, NUL inside a name, nonzero ERROR MAC field
  *   -EBADMSG          MAC mismatch (wrong key or tampered bytes)
  *   -ENOKEY           no key given for a MAC'd type
  *   -ENOBUFS          (encoders) output buffer too small
@@ -324,6 +325,9 @@ int vsf_v2_client_request(const struct vsf_v2_client *c, uint8_t op,
  *   -EALREADY/-ESTALE REPLAY; anything else FAIL.
  */
 int vsf_v2_result_from_errno(int err);
+
+/* Text for any error returned by this module (never NULL). */
+const char *vsf_v2_strerror(int err);
 
 /* "ok", "fail", "off", ... ; "unknown" for codes beyond the table. */
 const char *vsf_v2_result_name(int code);
