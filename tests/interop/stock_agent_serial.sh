@@ -90,10 +90,12 @@ vsf_check "validate-all and metadata send nothing" "$n_before" "$n_after"
 # What the stock agent put on the wire, as our decoder saw it.
 vsf_check "requests decoded" 17 "$n_after"
 vsf_check "no undecodable frames" 0 "$(grep -c '^bad frame' "$VSF_TMP/peer.log")"
+vsf_check "our encoder reproduces every stock request byte for byte" 0 \
+	"$(grep '^req ' "$VSF_TMP/peer.log" | grep -vc ' reencode=same$')"
 vsf_check "flags always 0" 0 \
 	"$(grep '^req ' "$VSF_TMP/peer.log" | grep -vc ' flags=0 ')"
 vsf_check_grep "off carried op and domain" "$VSF_TMP/peer.log" \
-	'^req op=off flags=0 domain=guest2 seqno=[0-9]+ result=0$'
+	'^req op=off flags=0 domain=guest2 seqno=[0-9]+ result=0 '
 vsf_check_grep "monitor is op 5 with an empty domain" "$VSF_TMP/peer.log" \
 	'^req op=monitor flags=0 domain= seqno'
 # fence_virt uses tv_usec as the seqno: always below 1000000.

@@ -46,7 +46,7 @@ agent -k "$KEY" -C sha256 -c sha256 -o status -n guest2
 vsf_check "sha256 status guest2: exit" 0 "$RC"
 vsf_check "sha256 status guest2: output" "Status: ON" "$OUT"
 vsf_check_grep "sha256 request verified" "$LOG" \
-	'^req op=status hashtype=2 domain=guest2 seqno=[0-9]+ result=0$'
+	'^req op=status hashtype=2 domain=guest2 seqno=[0-9]+ result=0 reencode=same$'
 agent -k "$KEY" -C sha256 -c sha256 -o off -n guest2
 vsf_check "sha256 off guest2: exit" 0 "$RC"
 agent -k "$KEY" -C sha256 -c sha256 -o status -n guest2
@@ -65,7 +65,7 @@ vsf_check "sha256 list: output" "$(printf '%-32s %s %s\n' guest1 $U1 on \
 agent -k "$KEY" -C sha256 -c sha512 -o status -n guest1
 vsf_check "sha512 request to sha256 server: exit" 0 "$RC"
 vsf_check_grep "sha512 request verified" "$LOG" \
-	'^req op=status hashtype=3 domain=guest1 .* result=0$'
+	'^req op=status hashtype=3 domain=guest1 .* result=0 reencode=same$'
 
 # Refusals: the stock agent reports failure (1) for each.
 agent -k "$VSF_TMP/wrongkey" -C sha256 -c sha256 -o off -n guest1
@@ -85,7 +85,7 @@ serve sha512 -k "$KEY" -C sha512 -c sha512
 agent -k "$KEY" -C sha512 -c sha512 -o off -n guest1
 vsf_check "sha512 auth and hash: off exit" 0 "$RC"
 vsf_check_grep "sha512 off verified" "$LOG" \
-	'^req op=off hashtype=3 domain=guest1 .* result=0$'
+	'^req op=off hashtype=3 domain=guest1 .* result=0 reencode=same$'
 agent -k "$KEY" -C sha512 -c sha256 -o off -n guest1
 vsf_check "sha256 request below sha512 minimum: exit" 1 "$RC"
 
@@ -94,7 +94,12 @@ serve nokey -C none -c none
 agent -C none -c none -o status -n guest1
 vsf_check "no key, no auth: exit" 0 "$RC"
 vsf_check_grep "unhashed request accepted" "$LOG" \
-	'^req op=status hashtype=0 domain=guest1 .* result=0$'
+	'^req op=status hashtype=0 domain=guest1 .* result=0 reencode=same$'
+
+# Every stock request our decoder saw re-encodes to the same 176 bytes.
+vsf_check "our encoder reproduces every stock request byte for byte" 0 \
+	"$(cat "$VSF_TMP"/sha256.log "$VSF_TMP"/sha512.log "$LOG" |
+		grep '^req ' | grep -vc ' reencode=same$')"
 
 # A -k naming a missing file is an argument error (exit 1) before any
 # connection; only the default key path falls back to no authentication.

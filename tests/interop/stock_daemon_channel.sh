@@ -31,7 +31,7 @@ vsf_key "$T/key"
 run_phase() {
 	local name=$1 sock=$2 mode=$3 step=$4 extra=$5 peer
 	shift 6
-	vsf_bg "$name-peer" "$VSF_PEER" client-channel -s "$sock" -w 15 \
+	vsf_bg "$name-peer" "$VSF_PEER" client-channel -x -s "$sock" -w 15 \
 		-t "$step" "$@"
 	peer=$VSF_PID
 	vsf_wait_line "$T/$name-peer.log" '^listening ' 5 ||
@@ -84,6 +84,11 @@ for mode in serial vmchannel; do
 	check_results "$mode" "${WANT[@]}"
 	vsf_check "$mode: host list records, terminator, trailer" "$HOSTS" \
 		"$(grep -E '^(host|trailer) ' "$T/$mode-peer.log")"
+	# Each stock record equals our encoding of it, except the bytes the
+	# stock daemon leaves uninitialised (63, 127, pad).
+	vsf_check "$mode: stock records match our encoder" \
+		"4 0" "$(grep -c ' match=same$' "$T/$mode-peer.log") \
+$(grep -c ' match=differs$' "$T/$mode-peer.log")"
 	vsf_check "$mode: client saw no errors" 0 \
 		"$(grep -c '^error' "$T/$mode-peer.log")"
 	# The daemon identifies the channel by the domain's UUID and decoded

@@ -60,8 +60,11 @@ client -k "$T/key" off:nosuch
 vsf_check "off of unknown domain: exit" 1 "$RC"
 client -k "$T/key" monitor
 vsf_check "monitor: exit" 0 "$RC"
-client -k "$T/key" list
+client -k "$T/key" -x list
 vsf_check "list: exit (0xFD)" 253 "$RC"
+vsf_check "list: stock records match our encoder" "4 0" \
+	"$(grep -c ' match=same$' <<<"$OUT") $(grep -c ' match=differs$' <<<"$OUT")"
+OUT=$(grep -v '^raw ' <<<"$OUT")
 vsf_check "list: records, terminator, trailer" "result list  253
 host guest1 $U1 1
 host guest2 $U2 1

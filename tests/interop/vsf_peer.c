@@ -12,11 +12,11 @@
  *	Listen on 127.0.0.1:PORT (0 = any free port), print "port N", and
  *	serve stock `fence_virt -T`: 176-byte signed request, then the
  *	client's challenge, then ours, then the result.
- *   vsf_peer client-channel -s SOCK [-w SEC] [-t SEC] CMD...
+ *   vsf_peer client-channel -s SOCK [-w SEC] [-t SEC] [-x] CMD...
  *	Play QEMU: listen on the unix socket SOCK, wait for stock fence_virtd
  *	to connect, then send each CMD as a v1 serial request.
  *   vsf_peer client-tcp [-a ADDR] -p PORT [-k KEY] [-C AUTH] [-c HASH]
- *	[-t SEC] CMD
+ *	[-t SEC] [-x] CMD
  *	Connect to a tcp fence daemon and run one CMD the way fence_virt -T
  *	does.
  *   vsf_peer free-port
@@ -32,8 +32,11 @@
  * client-channel a leading '=' reuses the previous CMD's seqno (to provoke
  * the stock daemon's duplicate suppression).  For each
  * reply a client mode prints "result OP DOMAIN N", one "host NAME UUID
- * STATE" line per host list record, and "trailer N" for the result that
- * follows a host list.  Failures print "error OP DOMAIN: reason".
+ * STATE" line per host list record (with -x preceded by "raw HEX", the 130
+ * bytes as received), and "trailer N" for the result that follows a host
+ * list.  Serve modes print "req ..." per request, ending in "reencode=same"
+ * when our encoder turns the decoded request back into the exact bytes
+ * received.  Failures print "error OP DOMAIN: reason".
  *
  * Exit status: serve modes 0 at the end of their lifetime (-l, default
  * 120 s) or 1 on error; client-tcp exits with the result byte, or 10 if
@@ -105,6 +108,7 @@ struct opts {
 	uint8_t key[MAX_KEY];
 	size_t keylen;
 	int auth;		/* challenge-response hash */
+	int hex;		/* -x: print host records' raw bytes too */
 	int hash;		/* request hash (client) / minimum (server) */
 	struct table tab;
 };
@@ -371,17 +375,30 @@ err_close:
 	return -errno;
 }
 
+/* Our encoding of @req against the bytes it was decoded from. */
+static const char *reencode_serial(const struct vsf_serial_req *req,
+				   const uint8_t raw[VSF_SERIAL_REQ_SIZE])
+{
+	uint8_t again[VSF_SERIAL_REQ_SIZE];
+
+	if (vsf_serial_req_encode(req, again) < 0)
+		return "failed";
+	return memcmp(again, raw, sizeof(again)) ? "differs" : "same";
+}
+
 /* Answer one request on a serial stream; 0 or -errno. */
 static int serial_answer(int fd, struct table *t,
-			 const struct vsf_serial_req *req, int64_t deadline)
+			 const struct vsf_serial_req *req,
+			 const uint8_t raw[VSF_SERIAL_REQ_SIZE], int64_t deadline)
 {
 	uint8_t out[VSF_SERIAL_RESP_SIZE + (MAX_DOMS + 1) * VSF_HOST_RECORD_SIZE
 		    + VSF_SERIAL_RESP_SIZE];
 	size_t n = VSF_SERIAL_RESP_SIZE, list;
 	int res = table_apply(t, req->op, req->domain);
 
-	printf("req op=%s flags=%u domain=%s seqno=%u result=%d\n",
-	       vsf_op_name(req->op), req->flags, req->domain, req->seqno, res);
+	printf("req op=%s flags=%u domain=%s seqno=%u result=%d reencode=%s\n",
+	       vsf_op_name(req->op), req->flags, req->domain, req->seqno, res,
+	       reencode_serial(req, raw));
 	fflush(stdout);
 	if (res < 0)
 		return 0;
@@ -397,11 +414,26 @@ static int serial_answer(int fd, struct table *t,
 	return write_full(fd, out, n, deadline);
 }
 
+/* vsf_frame_next_serial_req(), keeping a copy of the frame's raw bytes. */
+static int next_req_raw(struct vsf_frame_reader *fr,
+			struct vsf_serial_req *req,
+			uint8_t raw[VSF_SERIAL_REQ_SIZE])
+{
+	static const uint32_t magic = VSF_SERIAL_MAGIC;
+
+	if (vsf_frame_reader_sync(fr, &magic, 1) < 0 ||
+	    fr->len < VSF_SERIAL_REQ_SIZE)
+		return 0;
+	memcpy(raw, fr->buf, VSF_SERIAL_REQ_SIZE);
+	return vsf_frame_next_serial_req(fr, req);
+}
+
 static int serve_serial(struct opts *o)
 {
 	char path[128];
 	struct vsf_frame_reader fr;
 	struct vsf_serial_req req;
+	uint8_t raw[VSF_SERIAL_REQ_SIZE];
 	int64_t end = now_ms() + o->lifetime_ms;
 	int slave = -1, r;
 	int m = open_pty(path, sizeof(path), &slave);
@@ -426,12 +458,12 @@ static int serve_serial(struct opts *o)
 				strerror(-r));
 			return 1;
 		}
-		while ((r = vsf_frame_next_serial_req(&fr, &req)) != 0) {
+		while ((r = next_req_raw(&fr, &req, raw)) != 0) {
 			if (r < 0) {
 				printf("bad frame: %s\n", vsf_wire_strerror(r));
 				continue;
 			}
-			r = serial_answer(m, &o->tab, &req,
+			r = serial_answer(m, &o->tab, &req, raw,
 					  now_ms() + o->step_ms);
 			if (r < 0)
 				fprintf(stderr, "serve-serial: write: %s\n",
@@ -528,7 +560,7 @@ static int tcp_send_result(int c, struct table *t, int res, int64_t deadline)
 /* One connection from fence_virt -T; closes @c. */
 static void tcp_serve_one(int c, struct opts *o)
 {
-	uint8_t buf[VSF_NET_REQ_SIZE];
+	uint8_t buf[VSF_NET_REQ_SIZE], again[VSF_NET_REQ_SIZE];
 	struct vsf_net_req req;
 	int64_t deadline = now_ms() + o->step_ms;
 	int r, res;
@@ -553,8 +585,10 @@ static void tcp_serve_one(int c, struct opts *o)
 		}
 	}
 	res = table_apply(&o->tab, req.op, req.domain);
-	printf("req op=%s hashtype=%u domain=%s seqno=%u result=%d\n",
-	       vsf_op_name(req.op), req.hashtype, req.domain, req.seqno, res);
+	printf("req op=%s hashtype=%u domain=%s seqno=%u result=%d reencode=%s\n",
+	       vsf_op_name(req.op), req.hashtype, req.domain, req.seqno, res,
+	       vsf_net_req_encode(&req, again) < 0 ? "failed" :
+	       memcmp(again, buf, sizeof(buf)) ? "differs" : "same");
 	if (res >= 0)
 		(void)tcp_send_result(c, &o->tab, res, deadline);
 out:
@@ -609,6 +643,27 @@ static int parse_cmd(char *cmd, int *op, const char **domain)
 	if (*op < 0 || *op > VSF_OP_WIRE_MAX)
 		return -EINVAL;
 	return strlen(*domain) < VSF_DOMAIN_LEN ? 0 : -EINVAL;
+}
+
+/*
+ * "raw HEX match=same|differs": the 130 record bytes as received, and
+ * whether our encoding of the decoded @rec (NULL: the terminator) gives the
+ * same bytes except 63, 127 and the pad, where the stock daemon leaves
+ * stack garbage.
+ */
+static void print_raw_record(const uint8_t *p, const struct vsf_host_record *rec)
+{
+	struct vsf_host_record zero = { .state = 0 };
+	uint8_t again[VSF_HOST_RECORD_SIZE];
+	int same = vsf_host_record_encode(rec ? rec : &zero, again) == 0;
+
+	printf("raw ");
+	for (int i = 0; i < VSF_HOST_RECORD_SIZE; i++) {
+		printf("%02x", p[i]);
+		if (i != 63 && i != 127 && i != 129 && p[i] != again[i])
+			same = 0;
+	}
+	printf(" match=%s\n", same ? "same" : "differs");
 }
 
 static void print_record(const struct vsf_host_record *rec)
@@ -669,7 +724,7 @@ static int tcp_challenge_then_answer(int s, const struct opts *o,
 }
 
 /* Read a host list stream after 0xFD, then its trailing result byte. */
-static int tcp_read_hostlist(int s, int64_t deadline)
+static int tcp_read_hostlist(int s, int hex, int64_t deadline)
 {
 	uint8_t buf[VSF_HOST_RECORD_SIZE], trailer;
 	struct vsf_host_record rec;
@@ -682,6 +737,8 @@ static int tcp_read_hostlist(int s, int64_t deadline)
 		r = vsf_host_record_decode(buf, sizeof(buf), &rec);
 		if (r < 0)
 			return -EPROTO;
+		if (hex)
+			print_raw_record(buf, r == 1 ? NULL : &rec);
 		if (r == 1)
 			break;
 		print_record(&rec);
@@ -741,7 +798,7 @@ static int client_tcp(struct opts *o, char *cmd)
 	if (r == 0) {
 		printf("result %s %s %u\n", cmd, domain, res);
 		if (res == VSF_RESULT_HOSTLIST)
-			r = tcp_read_hostlist(s, deadline);
+			r = tcp_read_hostlist(s, o->hex, deadline);
 	}
 	close(s);
 	if (r < 0) {
@@ -791,15 +848,21 @@ static int channel_resp(int c, struct vsf_frame_reader *fr, uint8_t *res,
 	return r < 0 ? r : 0;
 }
 
-static int channel_hostlist(int c, struct vsf_frame_reader *fr,
+static int channel_hostlist(int c, struct vsf_frame_reader *fr, int hex,
 			    int64_t deadline)
 {
 	struct vsf_host_record rec;
-	uint8_t trailer;
+	uint8_t trailer, raw[VSF_HOST_RECORD_SIZE];
 	int r;
 
 	for (;;) {
+		int whole = fr->len >= VSF_HOST_RECORD_SIZE;
+
+		if (whole)
+			memcpy(raw, fr->buf, sizeof(raw));
 		r = vsf_frame_next_host_record(fr, &rec);
+		if (hex && r > 0 && whole)
+			print_raw_record(raw, r == 2 ? NULL : &rec);
 		if (r == 2)
 			break;
 		if (r == 1) {
@@ -820,7 +883,7 @@ static int channel_hostlist(int c, struct vsf_frame_reader *fr,
 
 /* Send one CMD and print its reply: 0 or -errno. */
 static int channel_cmd(int c, struct vsf_frame_reader *fr, char *cmd,
-		       uint32_t seqno, int step_ms)
+		       uint32_t seqno, int step_ms, int hex)
 {
 	struct vsf_serial_req req = { .seqno = seqno };
 	uint8_t buf[VSF_SERIAL_REQ_SIZE], res;
@@ -840,7 +903,7 @@ static int channel_cmd(int c, struct vsf_frame_reader *fr, char *cmd,
 	if (r == 0) {
 		printf("result %s %s %u\n", cmd, domain, res);
 		if (res == VSF_RESULT_HOSTLIST)
-			r = channel_hostlist(c, fr, deadline);
+			r = channel_hostlist(c, fr, hex, deadline);
 	}
 	if (r < 0)
 		printf("error %s %s: %s\n", cmd, domain, strerror(-r));
@@ -882,7 +945,7 @@ static int client_channel(struct opts *o, char **cmds, int ncmds)
 			cmd++;
 		else
 			seqno++;
-		if (channel_cmd(c, &fr, cmd, seqno, o->step_ms) < 0)
+		if (channel_cmd(c, &fr, cmd, seqno, o->step_ms, o->hex) < 0)
 			failed = 1;
 	}
 	close(c);
@@ -897,8 +960,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vsf_peer serve-serial [-l SEC] [-L LINK] DOM...\n"
 		"       vsf_peer serve-tcp [-l SEC] [-p PORT] -k KEY [-C AUTH] [-c MINHASH] DOM...\n"
-		"       vsf_peer client-channel -s SOCK [-w SEC] [-t SEC] CMD...\n"
-		"       vsf_peer client-tcp [-a ADDR] -p PORT [-k KEY] [-C AUTH] [-c HASH] [-t SEC] CMD\n"
+		"       vsf_peer client-channel -s SOCK [-w SEC] [-t SEC] [-x] CMD...\n"
+		"       vsf_peer client-tcp [-a ADDR] -p PORT [-k KEY] [-C AUTH] [-c HASH] [-t SEC] [-x] CMD\n"
 		"       vsf_peer free-port\n"
 		"DOM = NAME:UUID:on|off[:deny|:silent]   CMD = OP[:DOMAIN]\n");
 }
@@ -917,7 +980,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	int c, sec, r = 0;
 
-	while (r == 0 && (c = getopt(argc, argv, "l:L:p:k:C:c:s:w:t:a:")) != -1) {
+	while (r == 0 && (c = getopt(argc, argv, "l:L:p:k:C:c:s:w:t:a:x")) != -1) {
 		switch (c) {
 		case 'l':
 			r = parse_int(optarg, 1, 3600, &sec);
@@ -951,6 +1014,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'a':
 			o->addr = optarg;
+			break;
+		case 'x':
+			o->hex = 1;
 			break;
 		default:
 			r = -EINVAL;
