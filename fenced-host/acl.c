@@ -1,4 +1,6 @@
 /* acl.c - see acl.h. */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>

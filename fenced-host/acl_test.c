@@ -1,4 +1,6 @@
 /* acl_test.c - stock groups semantics. */
+#include "config.h"
+
 #include <errno.h>
 #include <string.h>
 

@@ -1,4 +1,6 @@
 /* backend.c - host list helpers, the clock, and the backend table. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -16,6 +16,8 @@
  * closes is retried with backoff while its domain runs (stock never
  * retries).  Garbage is skipped by resyncing on the magic.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,8 @@
  * is touched only by the watcher thread; the queue and the stop flag are
  * shared under @lock.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -2,6 +2,8 @@
  * chan_xml.c - libxml2 tree walk, the same shape as stock (no XPath):
  * <domain> -> <devices> -> <serial>|<console>|<channel> -> <source>.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

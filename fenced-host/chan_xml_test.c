@@ -1,4 +1,6 @@
 /* chan_xml_test.c - socket discovery from domain XML, stock rules. */
+#include "config.h"
+
 #include <errno.h>
 #include <string.h>
 

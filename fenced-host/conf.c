@@ -1,6 +1,8 @@
 /*
  * conf.c - recursive-descent parser for the simpleconfig grammar (conf.h).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

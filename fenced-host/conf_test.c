@@ -1,4 +1,6 @@
 /* conf_test.c - the simpleconfig parser against stock grammar and junk. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* fake_backend.c - see fake_backend.h. */
+#include "config.h"
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>

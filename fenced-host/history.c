@@ -4,6 +4,8 @@
  * measurable.  Entries are allocated one by one because pending requests
  * hold pointers to them while the array is compacted.
  */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

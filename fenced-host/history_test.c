@@ -1,4 +1,6 @@
 /* history_test.c - the retransmit window. */
+#include "config.h"
+
 #include "check.h"
 #include "history.h"
 

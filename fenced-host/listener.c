@@ -1,4 +1,6 @@
 /* listener.c - the static table of listeners (no dlopen, see STYLE §5.7). */
+#include "config.h"
+
 #include <stdlib.h>
 #include <strings.h>
 

@@ -23,7 +23,7 @@ fenced_host_vserial_fenced_SOURCES = fenced-host/main.c
 fenced_host_vserial_fenced_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 fenced_host_vserial_fenced_LDADD = $(FENCED_LIBS)
 
-FENCED_LIBS = fenced-host/libfenced.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
+FENCED_LIBS = fenced-host/libfenced.a keys/libvsfkey.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 
 FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test \
 	fenced-host/history_test fenced-host/request_test fenced-host/chan_xml_test
@@ -38,5 +38,5 @@ fenced_host_request_test_LDADD = $(FENCED_LIBS)
 fenced_host_chan_xml_test_LDADD = $(FENCED_LIBS)
 
 # End-to-end: real libvirt test driver, stock fence_virt over a socat pty.
-TESTS += tests/daemon/serial_e2e.sh
-EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/chan_peer.py
+TESTS += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh
+EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh tests/daemon/chan_peer.py

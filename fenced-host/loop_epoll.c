@@ -5,6 +5,8 @@
  * with the slot's generation so an event fetched before a del/add pair in
  * the same iteration is recognised as stale and dropped.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* loop_test.c - fds, timers with a fake clock, signals, mid-loop removal. */
+#include "config.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -9,6 +9,8 @@
  * of its own.  An owner lives until its backend job finishes (the backend
  * call cannot be abandoned); a waiter lives until it is answered.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>

@@ -2,6 +2,8 @@
  * request_test.c - the pipeline with the fake backend and real workers:
  * dedupe, ACL, serialisation per target, deadlines, host list filtering.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

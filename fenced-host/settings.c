@@ -1,4 +1,6 @@
 /* settings.c - see settings.h. */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>

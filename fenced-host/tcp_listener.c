@@ -1,27 +1,534 @@
-/* tcp_listener.c - placeholder until the tcp listener lands. */
+/*
+ * tcp_listener.c - fence_virt's tcp mode (`fence_virt -T <ip>`).
+ *
+ *   listeners { tcp {
+ *       key_file = "/etc/cluster/fence_xvm.key";
+ *       hash = "sha256";	# minimum request hash (stock)
+ *       auth = "sha256";	# challenge-response type (stock parses this
+ *				#   into hash by mistake; we honour it)
+ *       family = "ipv4";	# or ipv6
+ *       address = "127.0.0.1";
+ *       port = "1229";
+ *   } }
+ *
+ * Per connection, a non-blocking state machine with a deadline per step,
+ * so one slow or silent client never delays another:
+ *
+ *   READ_REQ   176-byte signed request; checked (hash type, signature)
+ *   READ_CHAL  the client's 64-byte challenge     } only when auth != none
+ *   WRITE_*    our answer + our 64-byte challenge  }
+ *   READ_RESP  the client's answer, checked        }
+ *   WAIT       the pipeline runs the request
+ *   FLUSH      1 result byte, or 0xFD + host records + terminator + result
+ *
+ * Unlike stock, a missing or unreadable key is an error at start-up, not a
+ * silent switch to "no authentication".
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
 #include <errno.h>
-#include <stdio.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "listener.h"
+#include "util.h"
+#include "vsf_auth.h"
+#include "vsf_key.h"
+#include "vsf_wire.h"
+
+#define STEP_TIMEOUT_MS 10000	/* stock: 10 s per handshake step */
+#define MAX_CONNS 256
+#define BACKLOG 64
+
+enum tcp_state {
+	ST_READ_REQ,
+	ST_READ_CHAL,
+	ST_READ_RESP,
+	ST_WAIT,
+	ST_FLUSH,
+};
+
+struct tcp_conn {
+	struct tcp_listener *tl;
+	int fd;
+	enum tcp_state state;
+	uint8_t in[VSF_NET_REQ_SIZE];
+	size_t in_len, in_want;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	uint8_t challenge[VSF_CHALLENGE_LEN];	/* the one we sent */
+	struct vsf_net_req req;
+	struct vsf_peer peer;
+	struct vsf_req *pending;
+	uint64_t timer;
+	struct tcp_conn *next;
+};
+
+struct tcp_listener {
+	struct vsf_listener base;	/* first */
+	int fd;
+	struct vsf_key key;
+	bool have_key;
+	int min_hash;
+	int auth;
+	struct tcp_conn *conns;
+	unsigned int nconns;
+};
+
+static struct tcp_listener *to_tl(struct vsf_listener *l)
+{
+	return (struct tcp_listener *)l;
+}
+
+static const struct vsf_log *LOG(const struct tcp_conn *c)
+{
+	return c->tl->base.ctx->log;
+}
+
+static struct vsf_loop *LOOP(const struct tcp_conn *c)
+{
+	return c->tl->base.ctx->loop;
+}
+
+static void conn_free(struct tcp_conn *c)
+{
+	struct tcp_listener *tl = c->tl;
+	struct tcp_conn **pp;
+
+	for (pp = &tl->conns; *pp; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			tl->nconns--;
+			break;
+		}
+	vsf_req_detach(c->pending);
+	if (c->timer)
+		(void)vsf_loop_del_timer(LOOP(c), c->timer);
+	vsf_loop_del_fd(LOOP(c), c->fd);
+	close(c->fd);
+	free(c->out);
+	free(c);
+}
+
+static void conn_drop(struct tcp_conn *c, const char *why)
+{
+	vsf_logf(LOG(c), LOG_WARNING, "%s: %s, closing", c->peer.desc, why);
+	conn_free(c);
+}
+
+static void on_step_timeout(struct vsf_loop *loop, uint64_t id, void *data)
+{
+	struct tcp_conn *c = data;
+
+	(void)loop;
+	(void)id;
+	c->timer = 0;
+	conn_drop(c, "no progress for 10 s");
+}
+
+static void arm_step(struct tcp_conn *c)
+{
+	if (c->timer)
+		(void)vsf_loop_del_timer(LOOP(c), c->timer);
+	c->timer = vsf_loop_add_timer(LOOP(c), STEP_TIMEOUT_MS,
+				      on_step_timeout, NULL, c);
+}
+
+static int out_append(struct tcp_conn *c, const void *p, size_t n)
+{
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap * 2 : 256;
+		uint8_t *o;
+
+		while (cap < c->out_len + n)
+			cap *= 2;
+		if (!(o = realloc(c->out, cap)))
+			return -ENOMEM;
+		c->out = o;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return 0;
+}
+
+static void set_events(struct tcp_conn *c)
+{
+	int ev = c->out_off < c->out_len ? VSF_LOOP_WRITE : 0;
+
+	if (c->state != ST_WAIT && c->state != ST_FLUSH)
+		ev |= VSF_LOOP_READ;
+	(void)vsf_loop_mod_fd(LOOP(c), c->fd, ev);
+}
+
+static void expect(struct tcp_conn *c, enum tcp_state st, size_t n)
+{
+	c->state = st;
+	c->in_len = 0;
+	c->in_want = n;
+	arm_step(c);
+}
+
+static void on_reply(void *ctx, struct vsf_req *req, int rc,
+		     const struct vsf_hostlist *hl)
+{
+	struct tcp_conn *c = ctx;
+	uint8_t b, rec[VSF_HOST_RECORD_SIZE];
+	struct vsf_host_record zero = { { 0 }, { 0 }, 0 };
+	int op = vsf_req_op(req);
+
+	c->pending = NULL;
+	if (op == VSF_OP_HOSTLIST && rc == 0) {
+		b = VSF_RESULT_HOSTLIST;
+		(void)out_append(c, &b, 1);
+		for (size_t i = 0; hl && i < hl->n; i++)
+			if (vsf_host_record_encode(&hl->recs[i], rec) == 0)
+				(void)out_append(c, rec, sizeof(rec));
+		(void)vsf_host_record_encode(&zero, rec);
+		(void)out_append(c, rec, sizeof(rec));
+		b = VSF_RESULT_SUCCESS;
+	} else {
+		b = vsf_v1_result(op < 0 ? c->req.op : op, rc);
+	}
+	(void)out_append(c, &b, 1);
+	c->state = ST_FLUSH;
+	arm_step(c);
+	set_events(c);
+}
+
+static void submit(struct tcp_conn *c)
+{
+	struct vsf_req *r;
+
+	c->state = ST_WAIT;
+	if (c->timer)
+		(void)vsf_loop_del_timer(LOOP(c), c->timer);
+	c->timer = 0;	/* the pipeline has its own deadline */
+	set_events(c);
+	r = vsf_pipeline_submit(c->tl->base.ctx->pipeline, &c->peer,
+				c->req.op, c->req.domain, c->req.seqno,
+				on_reply, c);
+	if (r)
+		c->pending = r;
+}
+
+static int got_request(struct tcp_conn *c)
+{
+	struct tcp_listener *tl = c->tl;
+	int r;
+
+	r = vsf_net_req_decode(c->in, VSF_NET_REQ_SIZE, &c->req);
+	if (r < 0) {
+		conn_drop(c, vsf_wire_strerror(r));
+		return -1;
+	}
+	r = vsf_net_req_verify(c->in, VSF_NET_REQ_SIZE, tl->min_hash,
+			       tl->have_key ? tl->key.bytes : NULL,
+			       tl->have_key ? tl->key.len : 0);
+	if (r < 0) {
+		vsf_logf(LOG(c), LOG_WARNING, "%s: request for %s %s refused: "
+			 "%s", c->peer.desc, vsf_op_name(c->req.op),
+			 c->req.domain,
+			 r == -EKEYREJECTED ? "hash type weaker than "
+					      "the configured minimum"
+			 : r == -EBADMSG ? "bad signature (wrong key?)"
+					 : strerror(-r));
+		conn_free(c);
+		return -1;
+	}
+	if (tl->auth == VSF_HASH_NONE) {
+		submit(c);
+		return 0;
+	}
+	expect(c, ST_READ_CHAL, VSF_CHALLENGE_LEN);
+	return 0;
+}
+
+static int got_challenge(struct tcp_conn *c)
+{
+	struct tcp_listener *tl = c->tl;
+	uint8_t answer[VSF_CHALLENGE_LEN];
+
+	if (vsf_challenge_answer(tl->auth, tl->key.bytes, tl->key.len, c->in,
+				 answer) < 0 ||
+	    vsf_challenge_new(c->challenge) < 0 ||
+	    out_append(c, answer, sizeof(answer)) < 0 ||
+	    out_append(c, c->challenge, sizeof(c->challenge)) < 0) {
+		conn_drop(c, "cannot answer the challenge");
+		return -1;
+	}
+	expect(c, ST_READ_RESP, VSF_CHALLENGE_LEN);
+	set_events(c);
+	return 0;
+}
+
+static int got_response(struct tcp_conn *c)
+{
+	struct tcp_listener *tl = c->tl;
+
+	if (vsf_challenge_check(tl->auth, tl->key.bytes, tl->key.len,
+				c->challenge, c->in) < 0) {
+		conn_drop(c, "wrong answer to our challenge (wrong key or "
+			  "auth type?)");
+		return -1;
+	}
+	submit(c);
+	return 0;
+}
+
+/* Read towards in_want; run the step when complete.  <0: conn is gone. */
+static int conn_read(struct tcp_conn *c)
+{
+	while (c->in_len < c->in_want) {
+		ssize_t n = recv(c->fd, c->in + c->in_len,
+				 c->in_want - c->in_len, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0) {
+			conn_drop(c, n == 0 ? "client closed the connection"
+					    : strerror(errno));
+			return -1;
+		}
+		c->in_len += (size_t)n;
+	}
+	switch (c->state) {
+	case ST_READ_REQ: return got_request(c);
+	case ST_READ_CHAL: return got_challenge(c);
+	case ST_READ_RESP: return got_response(c);
+	default: return 0;
+	}
+}
+
+/* <0: conn is gone. */
+static int conn_write(struct tcp_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			conn_drop(c, "write failed");
+			return -1;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+		if (c->state == ST_FLUSH) {
+			conn_free(c);	/* done: stock closes after the result */
+			return -1;
+		}
+	}
+	set_events(c);
+	return 0;
+}
+
+static void on_conn(struct vsf_loop *loop, int fd, int events, void *data)
+{
+	struct tcp_conn *c = data;
+
+	(void)loop;
+	(void)fd;
+	if (events & VSF_LOOP_WRITE && conn_write(c) < 0)
+		return;
+	if (events & (VSF_LOOP_READ | VSF_LOOP_ERROR)) {
+		if (c->state == ST_WAIT || c->state == ST_FLUSH) {
+			/* the client hung up while we work: drop it */
+			char b;
+
+			if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+				conn_drop(c, "client left before the result");
+			return;
+		}
+		(void)conn_read(c);
+	}
+}
+
+static void name_peer(struct tcp_conn *c, const struct sockaddr_storage *ss)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned int port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6_port);
+	}
+	vsf_strlcpy(c->peer.src, ip, sizeof(c->peer.src));
+	snprintf(c->peer.desc, sizeof(c->peer.desc), "tcp %s port %u", ip,
+		 port);
+}
+
+static void on_accept(struct vsf_loop *loop, int fd, int events, void *data)
+{
+	struct tcp_listener *tl = data;
+
+	(void)events;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct tcp_conn *c;
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &len,
+				  SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0)
+			return;	/* EAGAIN, or a transient error */
+		if (tl->nconns >= MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
+			vsf_logf(tl->base.ctx->log, LOG_WARNING, "tcp: %u "
+				 "connections open, refusing another",
+				 tl->nconns);
+			close(cfd);
+			continue;
+		}
+		c->tl = tl;
+		c->fd = cfd;
+		name_peer(c, &ss);
+		if (vsf_loop_add_fd(loop, cfd, VSF_LOOP_READ, on_conn, c) < 0) {
+			close(cfd);
+			free(c);
+			continue;
+		}
+		c->next = tl->conns;
+		tl->conns = c;
+		tl->nconns++;
+		expect(c, ST_READ_REQ, VSF_NET_REQ_SIZE);
+	}
+}
+
+static int get_hash(const struct vsf_conf_node *cfg, const char *key,
+		    int *out, char *err, size_t errlen)
+{
+	const char *v = vsf_conf_get(cfg, key);
+
+	*out = VSF_HASH_SHA256;
+	if (!v)
+		return 0;
+	*out = vsf_hash_from_name(v);
+	if (*out < 0) {
+		snprintf(err, errlen, "%s = \"%s\": unknown hash", key, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int bind_socket(struct tcp_listener *tl, const struct vsf_conf_node *cfg,
+		       char *err, size_t errlen)
+{
+	const char *fam = vsf_conf_get(cfg, "family");
+	bool v6 = fam && !strcasecmp(fam, "ipv6");
+	const char *addr = vsf_conf_get(cfg, "address");
+	const char *port_s = vsf_conf_get(cfg, "port");
+	unsigned long port = 1229;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int one = 1, r;
+
+	if (port_s && vsf_conf_parse_uint(port_s, 65535, &port) < 0) {
+		snprintf(err, errlen, "port = \"%s\": not a port", port_s);
+		return -EINVAL;
+	}
+	if (!addr)
+		addr = v6 ? "::1" : "127.0.0.1";
+	if (v6) {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		r = inet_pton(AF_INET6, addr, &a->sin6_addr);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		r = inet_pton(AF_INET, addr, &a->sin_addr);
+		len = sizeof(*a);
+	}
+	if (r != 1) {
+		snprintf(err, errlen, "address = \"%s\": not an IPv%c address",
+			 addr, v6 ? '6' : '4');
+		return -EINVAL;
+	}
+	tl->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+			SOCK_CLOEXEC, 0);
+	if (tl->fd < 0)
+		return -errno;
+	(void)setsockopt(tl->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(tl->fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(tl->fd, BACKLOG) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s port %lu: %s; is fence_virtd still "
+			 "running? stop it or set listeners/tcp/port", addr,
+			 port, strerror(-r));
+		return r;
+	}
+	return 0;
+}
 
 static int tcp_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 		    char *err, size_t errlen)
 {
-	(void)l;
-	(void)cfg;
-	snprintf(err, errlen, "not implemented yet");
-	return -EOPNOTSUPP;
+	struct tcp_listener *tl = to_tl(l);
+	const char *kf = vsf_conf_get(cfg, "key_file");
+	char kerr[512];
+	int r;
+
+	tl->fd = -1;
+	if ((r = get_hash(cfg, "hash", &tl->min_hash, err, errlen)) < 0 ||
+	    (r = get_hash(cfg, "auth", &tl->auth, err, errlen)) < 0)
+		return r;
+	if (tl->min_hash != VSF_HASH_NONE || tl->auth != VSF_HASH_NONE) {
+		r = vsf_key_load(kf, &tl->key, kerr, sizeof(kerr));
+		if (r < 0) {
+			snprintf(err, errlen, "%s (set hash = \"none\" and "
+				 "auth = \"none\" to run without a key)", kerr);
+			return r;
+		}
+		tl->have_key = true;
+	}
+	if ((r = bind_socket(tl, cfg, err, errlen)) < 0)
+		return r;
+	return vsf_loop_add_fd(l->ctx->loop, tl->fd, VSF_LOOP_READ, on_accept,
+			       tl);
 }
 
 static void tcp_close(struct vsf_listener *l)
 {
-	(void)l;
+	struct tcp_listener *tl = to_tl(l);
+
+	while (tl->conns)
+		conn_free(tl->conns);
+	if (tl->fd >= 0) {
+		vsf_loop_del_fd(l->ctx->loop, tl->fd);
+		close(tl->fd);
+		tl->fd = -1;
+	}
+	vsf_key_done(&tl->key);
 }
 
 const struct vsf_listener_ops vsf_tcp_listener_ops = {
 	.version = VSF_LISTENER_OPS_V1,
 	.name = "tcp",
-	.size = sizeof(struct vsf_listener),
+	.size = sizeof(struct tcp_listener),
 	.open = tcp_open,
 	.close = tcp_close,
 };

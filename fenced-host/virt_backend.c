@@ -10,6 +10,8 @@
  * Lookup is by UUID when the target is a canonical UUID, else by name;
  * the first connection that knows the domain acts on it.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>

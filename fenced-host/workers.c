@@ -2,6 +2,8 @@
  * workers.c - see workers.h.  One mutex protects both queues; the eventfd
  * counts nothing meaningful, it only wakes the loop.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

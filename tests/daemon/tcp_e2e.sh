@@ -1,0 +1,124 @@
+#!/bin/bash
+# vserial-fenced's tcp listener against the STOCK `fence_virt -T`, with the
+# challenge-response both ways and signed requests, on libvirt's test:///
+# driver.  Also: wrong key and weak hash refused, groups by IP, a silent
+# client does not stall others, and serial + tcp listeners at once.
+. "$(dirname "$0")/../interop/lib.sh"
+vsf_setup
+FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
+vsf_require_prog "$FENCE_VIRT" "$FENCED" python3
+
+U1=6695eb01-f6a4-8304-79aa-97f2502e193f
+U2=2b6f6e5c-1d1e-4c6a-9b33-0d7d1d5a7c02
+T=$VSF_TMP
+mkdir -p "$T/sock"
+NODE=$T/node.xml
+URI=test://$NODE
+vsf_node_xml "$NODE" "g1:$U1:serial=$T/sock/g1.sock" "g2:$U2"
+vsf_key "$T/key"
+vsf_key "$T/otherkey"
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
+
+write_conf() {	# FILE LISTENERS [EXTRA]
+	cat >"$1" <<EOC
+fence_virtd { listener = "tcp"; backend = "libvirt"; }
+vserial_fenced { listeners = "$2"; }
+listeners {
+	tcp { key_file = "$T/key"; address = "127.0.0.1"; port = "$PORT"; }
+	serial { uri = "$URI"; path = "$T/sock"; }
+}
+backends { libvirt { uri = "$URI"; } }
+${3:-}
+EOC
+}
+
+start_daemon() {	# NAME CONF
+	vsf_bg "$1" stdbuf -oL -eL "$FENCED" -F -f "$2"
+	DAEMON=$VSF_PID
+	vsf_wait_line "$T/$1.log" "listener 'tcp' started" 10 ||
+		vsf_fail "$1: tcp listener did not start"
+}
+
+fv() {	# NAME ARGS...
+	local name=$1
+	shift
+	timeout 20 "$FENCE_VIRT" -T 127.0.0.1 -p "$PORT" -t 5 "$@" \
+		>"$T/$name.out" 2>&1
+	FV_RC=$?
+}
+
+write_conf "$T/a.conf" "tcp"
+start_daemon d1 "$T/a.conf"
+fv s1 -k "$T/key" -o status -n g2
+vsf_check "status g2 over tcp" 0 "$FV_RC"
+vsf_check_grep "status prints ON" "$T/s1.out" "Status: ON"
+fv o1 -k "$T/key" -o off -n g2
+vsf_check "off g2 over tcp" 0 "$FV_RC"
+fv s2 -k "$T/key" -o status -n g2
+vsf_check "status after off (2)" 2 "$FV_RC"
+fv o2 -k "$T/key" -o on -n $U2
+vsf_check "on by uuid" 0 "$FV_RC"
+fv r1 -k "$T/key" -o reboot -n g2
+vsf_check "reboot" 0 "$FV_RC"
+fv l1 -k "$T/key" -o list
+vsf_check "list" 0 "$FV_RC"
+vsf_check "list shows both domains" "g1 g2" "$(awk '/-/{print $1}' "$T/l1.out" | xargs)"
+fv u1 -k "$T/key" -o off -n nosuch
+vsf_check "off unknown domain fails (1)" 1 "$FV_RC"
+vsf_check_grep "NOTICE line names the tcp peer" "$T/d1.log" \
+	"notice: request #[0-9]+ from tcp 127.0.0.1 port [0-9]+: off g2 -> ok \([0-9]+ ms\)"
+
+fv w1 -k "$T/otherkey" -o status -n g2
+[ "$FV_RC" -ne 0 ]; vsf_check "wrong key refused" 0 $?
+vsf_check_grep "wrong key logged" "$T/d1.log" "bad signature|wrong answer"
+fv w2 -k "$T/key" -c sha1 -o status -n g2
+[ "$FV_RC" -ne 0 ]; vsf_check "sha1 below the sha256 minimum refused" 0 $?
+vsf_check_grep "weak hash logged" "$T/d1.log" "weaker than the configured minimum"
+fv w3 -k "$T/key" -C sha512 -o status -n g2
+[ "$FV_RC" -ne 0 ]; vsf_check "auth type mismatch refused" 0 $?
+
+# a client that connects and says nothing must not delay another
+python3 -c "
+import socket, time
+s = socket.create_connection(('127.0.0.1', $PORT))
+time.sleep(4)
+" &
+SILENT=$!
+sleep 0.2
+START=$(date +%s%N)
+fv s3 -k "$T/key" -o status -n g2
+END=$(date +%s%N)
+vsf_check "status while a silent client is connected" 0 "$FV_RC"
+ms=$(( (END - START) / 1000000 ))
+[ "$ms" -lt 2000 ]; vsf_check "served in under 2 s (took ${ms} ms)" 0 $?
+kill "$SILENT" 2>/dev/null; wait "$SILENT" 2>/dev/null
+vsf_stop "$DAEMON"
+
+# groups by IP: 127.0.0.1 may act on g1 only
+write_conf "$T/g.conf" "tcp" "groups { group { ip = \"127.0.0.1\"; uuid = \"g1\"; } }"
+start_daemon d2 "$T/g.conf"
+fv g1 -k "$T/key" -o off -n g2
+vsf_check "off g2 denied for 127.0.0.1 (3)" 3 "$FV_RC"
+fv g2 -k "$T/key" -o status -n g1
+vsf_check "status g1 allowed" 0 "$FV_RC"
+fv g3 -k "$T/key" -o list
+vsf_check "list filtered to g1" "g1" "$(awk '/-/{print $1}' "$T/g3.out" | xargs)"
+vsf_stop "$DAEMON"
+
+# several listeners in one daemon
+write_conf "$T/b.conf" "serial tcp"
+start_daemon d3 "$T/b.conf"
+vsf_check_grep "serial listener started too" "$T/d3.log" "listener 'serial' started"
+fv b1 -k "$T/key" -o status -n g1
+vsf_check "tcp works next to serial" 0 "$FV_RC"
+vsf_stop "$DAEMON"
+
+# no key: refuse to start instead of running unauthenticated (stock does)
+sed "s|$T/key|$T/missing.key|" "$T/a.conf" >"$T/nokey.conf"
+timeout 10 "$FENCED" -F -f "$T/nokey.conf" >"$T/nokey.log" 2>&1
+vsf_check "missing key: exit 1" 1 $?
+vsf_check_grep "missing key explained" "$T/nokey.log" "missing.key"
+vsf_finish
