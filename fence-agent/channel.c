@@ -144,7 +144,7 @@ static int v2_error(struct agent_call *c, const struct vsf_v2_any *any)
 	c->code = e.code;
 	say(c, 1, "v2: host sent ERROR %u (%s) for request %u", e.code,
 	    vsf_v2_result_name(e.code), e.request_id);
-	return -ECONNREFUSED;
+	return -EREMOTEIO;
 }
 
 /* Wait for our CHALLENGE.  -ETIME when @hello_until passes first. */

@@ -72,7 +72,7 @@ struct agent_call {
  *   -EBADMSG        v2: a frame with our ids failed its MAC (wrong key)
  *   -EPROTONOSUPPORT V2 forced but the host answered in v1
  *   -ENOKEY         V2 forced without a key
- *   -ECONNREFUSED   v2 ERROR frame from the host; call->code holds its
+ *   -EREMOTEIO   v2 ERROR frame from the host; call->code holds its
  *                   (unauthenticated) code
  *   -EPROTO         the host broke the protocol (records out of order)
  */

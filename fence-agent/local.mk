@@ -28,3 +28,12 @@ TESTS += fence-agent/options_test fence-agent/port_test \
 fence_agent_options_test_LDADD = $(AGENT_LIBS)
 fence_agent_port_test_LDADD = $(AGENT_LIBS) -lutil
 fence_agent_channel_test_LDADD = $(AGENT_LIBS) -lpthread
+
+# End-to-end tests of the real binary (tests/agent/): stock metadata
+# comparison, stock fence_virtd in vmchannel and tcp mode, and a misbehaving
+# fake host.  AGENT_TEST_DAEMON=ours will point them at vserial-fenced.
+TESTS += tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
+	tests/agent/tcp_test.sh tests/agent/robust_test.sh
+EXTRA_DIST += tests/agent/lib.sh tests/agent/fake_host.py \
+	tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
+	tests/agent/tcp_test.sh tests/agent/robust_test.sh

@@ -156,6 +156,8 @@ static int wait_host(struct agent_stream *s, int64_t deadline)
 	return 0;
 }
 
+/* Open and drain.  -ENOTCONN (a socket nobody listens on) is quiet: the
+ * caller waits for the host as it does for POLLHUP. */
 static int open_port(struct run *run, const struct agent_port_cfg *cfg,
 		     const char *path, struct agent_port *port)
 {
@@ -164,6 +166,8 @@ static int open_port(struct run *run, const struct agent_port_cfg *cfg,
 	int r;
 
 	r = agent_port_open(cfg, path, run->deadline, port, err, sizeof(err));
+	if (r == -ENOTCONN)
+		return r;
 	if (r < 0) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return r;
@@ -179,7 +183,48 @@ static int open_port(struct run *run, const struct agent_port_cfg *cfg,
 	return 0;
 }
 
-/* One exchange per open; retried with the same request id on hang-up. */
+/* One exchange on an open port; IN_PROGRESS answers are asked again. */
+static int exchange(struct run *run, struct agent_port *port,
+		    struct agent_call *call)
+{
+	struct agent_stream s;
+	int r;
+
+	for (;;) {
+		agent_stream_init(&s, port->fd, run->deadline);
+		if (!agent_stream_host_connected(&s))
+			return -ENOTCONN;
+		r = agent_chan_call(&s, call);
+		if (r < 0 || call->version != 2 ||
+		    call->code != VSF_V2_RESULT_IN_PROGRESS ||
+		    agent_ms_left(run->deadline) == 0)
+			return r;
+		log_stderr(&run->o->debug, 1, "host: still in progress; "
+			   "asking again");
+		(void)poll(NULL, 0, AGENT_IN_PROGRESS_RETRY_MS);
+	}
+}
+
+/*
+ * Host side absent: a virtio-serial port stays open and we wait for its
+ * POLLHUP to clear; a socket or tty is closed and opened again.
+ */
+static int wait_for_host(struct run *run, struct agent_port *port)
+{
+	struct agent_stream s;
+
+	if (port->fd >= 0 && port->kind == AGENT_PORT_CHAR) {
+		agent_stream_init(&s, port->fd, run->deadline);
+		return wait_host(&s, run->deadline);
+	}
+	agent_port_close(port);
+	(void)poll(NULL, 0, agent_ms_left(run->deadline) < AGENT_PORT_RETRY_MS
+				    ? agent_ms_left(run->deadline)
+				    : AGENT_PORT_RETRY_MS);
+	return 0;
+}
+
+/* Retries after a hang-up reuse call->request_id: the host may dedup. */
 static int call_port(struct run *run, struct agent_call *call)
 {
 	struct agent_opts *o = run->o;
@@ -188,7 +233,6 @@ static int call_port(struct run *run, struct agent_call *call)
 		.sys_root = "/sys", .serial_params = o->serial_params,
 	};
 	struct agent_port port = { .fd = -1 };
-	struct agent_stream s;
 	char path[PATH_MAX], err[1024];
 	int r, told = 0;
 
@@ -198,36 +242,22 @@ static int call_port(struct run *run, struct agent_call *call)
 		return r;
 	}
 	for (;;) {
-		if (port.fd < 0 && (r = open_port(run, &cfg, path, &port)) < 0)
-			return r;
-		agent_stream_init(&s, port.fd, run->deadline);
-		r = agent_stream_host_connected(&s) ? agent_chan_call(&s, call)
-						    : -ENOTCONN;
-		if (r == 0 && call->version == 2 &&
-		    call->code == VSF_V2_RESULT_IN_PROGRESS &&
-		    agent_ms_left(run->deadline) > 0) {
-			log_stderr(&o->debug, 1, "host: still in progress; "
-				   "asking again");
-			(void)poll(NULL, 0, AGENT_IN_PROGRESS_RETRY_MS);
-			continue;
-		}
+		r = port.fd >= 0 ? 0 : open_port(run, &cfg, path, &port);
+		if (r == 0)
+			r = exchange(run, &port, call);
 		if (r != -ENOTCONN || agent_ms_left(run->deadline) == 0)
 			break;
 		if (!told++)
 			fprintf(stderr, PROG ": host side of '%s' not "
 				"connected; waiting up to %d ms\n", path,
 				agent_ms_left(run->deadline));
-		if (port.kind == AGENT_PORT_CHAR) {
-			r = wait_host(&s, run->deadline);
-		} else {
-			agent_port_close(&port);
-			(void)poll(NULL, 0, AGENT_PORT_RETRY_MS);
-		}
-		if (r == -ETIMEDOUT)
+		if (wait_for_host(run, &port) < 0) {
+			r = -ENOTCONN;
 			break;
+		}
 	}
 	agent_port_close(&port);
-	return r == -ETIMEDOUT && told ? -ENOTCONN : r;
+	return r;
 }
 
 static int call_network(struct run *run, struct agent_call *call)

@@ -230,8 +230,8 @@ static void describe_failure(int r, const char *path, unsigned int waited,
 			 "(busy for %u ms); is another fence agent or a "
 			 "guest agent using it?", path, waited);
 	else if (r == -ENOTCONN)
-		snprintf(err, errlen, "socket '%s': nobody accepted within "
-			 "%u ms; is the host side running?", path, waited);
+		snprintf(err, errlen, "socket '%s': nobody accepts; is the "
+			 "host side running?", path);
 	else if (r == -ENOTSUP)
 		snprintf(err, errlen, "'%s' is neither a character device nor "
 			 "a socket", path);
@@ -257,8 +257,7 @@ int agent_port_open(const struct agent_port_cfg *cfg, const char *path,
 			p->fd = r;
 			return 0;
 		}
-		if ((r != -EBUSY && r != -ENOTCONN) ||
-		    agent_ms_left(deadline) == 0)
+		if (r != -EBUSY || agent_ms_left(deadline) == 0)
 			break;
 		p->busy_retries++;
 		/* Nothing signals "the other opener closed": poll the clock. */

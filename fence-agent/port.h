@@ -17,8 +17,9 @@
  * layer polls.
  *
  * A port someone else holds (virtio-serial allows one opener: EBUSY; a tty
- * whose lock is taken; a socket nobody listens on yet) is retried every
- * AGENT_PORT_RETRY_MS until the deadline, then reported.  The system calls
+ * whose lock is taken) is retried every AGENT_PORT_RETRY_MS until the
+ * deadline, then reported.  A socket nobody listens on is -ENOTCONN at
+ * once: "host side not connected" is the caller's wait, as for POLLHUP.  The system calls
  * that decide "busy" go through struct agent_port_sys so that unit tests
  * can make them fail on cue.
  */
@@ -78,7 +79,7 @@ int agent_port_resolve(const struct agent_port_cfg *cfg, char *path,
  * Open @path, retrying busy and not-yet-listening ports until @deadline
  * (agent_now_ms() clock).  0 with p->fd open, or:
  *   -EBUSY      still held by another opener at the deadline
- *   -ENOTCONN   a socket nobody accepted on before the deadline
+ *   -ENOTCONN   a socket nobody listens on (not retried here)
  *   -ENOENT     no such path;   -EINVAL  bad serial_params
  *   -ENOTSUP    a path that is neither a char device nor a socket
  *   other       the failing system call's errno

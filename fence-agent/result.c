@@ -48,7 +48,7 @@ int agent_exit_code(int rc, const struct agent_call *c)
 	case 0:
 		return c->version == 2 ? exit_for_v2(c->code) :
 					 exit_for_v1(c->code);
-	case -ECONNREFUSED:	/* v2 ERROR frame: the host's own words */
+	case -EREMOTEIO:	/* v2 ERROR frame: the host's own words */
 		return exit_for_v2(c->code);
 	case -EBADMSG:
 	case -ENOKEY:
@@ -58,6 +58,7 @@ int agent_exit_code(int rc, const struct agent_call *c)
 	case -ECONNRESET:	/* tcp: host hung up on our signature */
 		return AGENT_EXIT_AUTH;
 	case -ETIMEDOUT:
+	case -ECONNREFUSED:
 	case -ENOTCONN:
 	case -EBUSY:
 	case -ENOENT:
@@ -109,7 +110,7 @@ const char *agent_outcome_text(int rc, const struct agent_call *c,
 			return "operation failed (a v1 host does not say why; "
 			       "is the domain name right?)";
 		return "ok";
-	case -ECONNREFUSED:
+	case -EREMOTEIO:
 		snprintf(buf, len, "host sent error: %s (unauthenticated)",
 			 v2_text(c->code));
 		return buf;
