@@ -93,6 +93,9 @@ static int lex_value(struct lexer *lx)
 	while (lx->p < lx->end && *lx->p != '"') {
 		if (*lx->p == '\n')
 			newlines++;
+		if (*lx->p == '\0')	/* would truncate the value silently */
+			return fail(lx, lx->line + newlines,
+				    "NUL byte in a \"value\"");
 		lx->p++;
 	}
 	if (lx->p >= lx->end)

@@ -119,6 +119,21 @@ TEST(errors_name_file_and_line)
 	}
 }
 
+TEST(nul_bytes_are_refused_not_truncated)
+{
+	/* found by fuzz_conf: a NUL inside a value used to cut it short */
+	static const char text[] = "a = \"x\0y\";\nb\0 = \"1\";";
+	struct vsf_conf_node *root = NULL;
+	char err[128];
+
+	CHECK_ERR(vsf_conf_parse(text, 8, "t", &root, err, sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "t:1: NUL byte") == err);
+	CHECK_ERR(vsf_conf_parse(text, sizeof(text) - 1, "t", &root, err,
+				 sizeof(err)), -EINVAL);
+	CHECK(root == NULL);
+}
+
 TEST(deep_nesting_is_refused)
 {
 	char text[4 * (VSF_CONF_MAX_DEPTH + 2) + 8], err[128];

@@ -4,13 +4,16 @@
 # (see fuzz.h), add NAME to FUZZ_TARGETS below, and drop a few seed files
 # in tests/fuzz/corpus/NAME/.  A target that needs sources beyond proto/
 # (the daemon's config parser, the agent's reply parser) lists them in
-# FUZZ_EXTRA_NAME, e.g.
-#	FUZZ_EXTRA_conf = $(top_srcdir)/fenced-host/conf.c
+# FUZZ_EXTRA_NAME and names them as prerequisites, like fuzz_conf below.
 # The targets are built with clang by `make check` (or `make fuzz`) when
 # configure found clang, and run briefly by run-smoke.sh; README.md there
 # says how to run real campaigns.
 FUZZ_TARGETS = net_req serial_req serial_resp host_record frame_reader \
-	v2_decode v2_stream
+	v2_decode v2_stream conf chan_xml
+FUZZ_EXTRA_conf = $(top_srcdir)/fenced-host/conf.c
+tests/fuzz/fuzz_conf: $(FUZZ_EXTRA_conf) $(top_srcdir)/fenced-host/conf.h
+tests/fuzz/fuzz_chan_xml: $(top_srcdir)/fenced-host/chan_xml.c \
+	$(top_srcdir)/fenced-host/chan_xml.h
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.h tests/fuzz/fuzz_v2.h \
 	tests/fuzz/gen_corpus.c tests/fuzz/corpus tests/fuzz/run-smoke.sh \
@@ -26,6 +29,9 @@ FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
 	-I$(top_builddir) -I$(top_srcdir)/proto -I$(top_srcdir)/tests/fuzz \
 	$(NSS_CFLAGS)
 CLEANFILES += $(FUZZ_BINS)
+# The daemon's domain-XML channel parser needs libxml2.
+FUZZ_EXTRA_chan_xml = $(top_srcdir)/fenced-host/chan_xml.c $(LIBXML_CFLAGS) \
+	$(LIBXML_LIBS)
 
 # The seed corpus is generated from valid frames by our own encoders:
 #	make tests/fuzz/gen_corpus && tests/fuzz/gen_corpus $(srcdir)/tests/fuzz/corpus
