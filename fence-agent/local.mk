@@ -37,3 +37,9 @@ TESTS += tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
 EXTRA_DIST += tests/agent/lib.sh tests/agent/fake_host.py \
 	tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
 	tests/agent/tcp_test.sh tests/agent/robust_test.sh
+
+# libFuzzer target tests/fuzz/fuzz_agent_reply.c (listed in tests/fuzz/local.mk).
+FUZZ_EXTRA_agent_reply = $(top_srcdir)/fence-agent/channel.c \
+	$(top_srcdir)/fence-agent/stream.c
+tests/fuzz/fuzz_agent_reply: $(FUZZ_EXTRA_agent_reply) \
+	$(top_srcdir)/fence-agent/channel.h $(top_srcdir)/fence-agent/stream.h

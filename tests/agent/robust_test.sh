@@ -59,11 +59,11 @@ check "silent host, auto protocol: still about 1 s ($((t1 - t0)) ms)" '[ $rc -eq
 # --- a tty held by another opener (fence_virt's lock) ---------------------
 $FAKE pty "$T/tty" v1 "$T/tty.log" &
 track $!
-wait_for 5 '[ -e "$T/tty" ] && grep -q listening "$T/tty.log"'
+wait_for 5 '[ -e "$T/tty" ] && grep -qs listening "$T/tty.log"'
 $FAKE lock "$T/tty" 1 >"$T/lock.out" &
 LPID=$!
 track $LPID
-wait_for 5 'grep -q locked "$T/lock.out"'
+wait_for 5 'grep -qs locked "$T/lock.out"'
 t0=$(now_ms); run_agent "$T/held" -d -D "$T/tty" -R 1 -t 5 -o status -n g; t1=$(now_ms)
 check "held tty: answered after the holder let go (exit $rc)" '[ $rc -eq 2 ]'
 check "held tty: waited for it ($((t1 - t0)) ms)" '[ $((t1 - t0)) -ge 500 ]'
@@ -72,7 +72,7 @@ wait $LPID 2>/dev/null
 $FAKE lock "$T/tty" 5 >"$T/lock2.out" &
 LPID=$!
 track $LPID
-wait_for 5 'grep -q locked "$T/lock2.out"'
+wait_for 5 'grep -qs locked "$T/lock2.out"'
 run_agent "$T/held2" -D "$T/tty" -R 1 -t 1 -o status -n g
 check "tty held past the timeout: exit 6" '[ $rc -eq 6 ]'
 check "... says another process holds it" 'grep -q "held by another process" "$T/held2.err"'
@@ -81,7 +81,7 @@ kill $LPID 2>/dev/null; wait $LPID 2>/dev/null
 # --- stale reply waiting in the port, garbage before the answer -----------
 $FAKE pty "$T/stty" stale "$T/stty.log" &
 track $!
-wait_for 5 '[ -e "$T/stty" ] && grep -q listening "$T/stty.log"'
+wait_for 5 '[ -e "$T/stty" ] && grep -qs listening "$T/stty.log"'
 run_agent "$T/stale" -d -D "$T/stty" -R 1 -t 3 -o status -n g
 check "stale reply and garbage skipped: the real answer (OFF) (exit $rc)" '[ $rc -eq 2 ]'
 
