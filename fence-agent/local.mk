@@ -39,7 +39,8 @@ EXTRA_DIST += tests/agent/lib.sh tests/agent/fake_host.py \
 	tests/agent/tcp_test.sh tests/agent/robust_test.sh
 
 # libFuzzer target tests/fuzz/fuzz_agent_reply.c (listed in tests/fuzz/local.mk).
-FUZZ_EXTRA_agent_reply = $(top_srcdir)/fence-agent/channel.c \
+FUZZ_AGENT_SRCS = $(top_srcdir)/fence-agent/channel.c \
 	$(top_srcdir)/fence-agent/stream.c
-tests/fuzz/fuzz_agent_reply: $(FUZZ_EXTRA_agent_reply) \
+FUZZ_EXTRA_agent_reply = -I$(top_srcdir)/fence-agent $(FUZZ_AGENT_SRCS)
+tests/fuzz/fuzz_agent_reply: $(FUZZ_AGENT_SRCS) \
 	$(top_srcdir)/fence-agent/channel.h $(top_srcdir)/fence-agent/stream.h

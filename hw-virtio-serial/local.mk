@@ -16,3 +16,12 @@ hw_virtio_serial_vsdev_test_LDADD = hw-virtio-serial/libvsdev.a
 TESTS += hw-virtio-serial/vsdev_test
 
 EXTRA_DIST += hw-virtio-serial/build-qemu.sh
+
+# libFuzzer target tests/fuzz/fuzz_vsdev.c (listed in FUZZ_TARGETS by
+# tests/fuzz/local.mk): a hostile guest against the core over the fake.
+FUZZ_EXTRA_vsdev = $(top_srcdir)/hw-virtio-serial/vsdev.c \
+	$(top_srcdir)/hw-virtio-serial/vsdev_vring.c \
+	$(top_srcdir)/hw-virtio-serial/fake/fake_transport.c
+tests/fuzz/fuzz_vsdev: $(FUZZ_EXTRA_vsdev) \
+	$(top_srcdir)/hw-virtio-serial/vsdev.h \
+	$(top_srcdir)/hw-virtio-serial/fake/fake_transport.h

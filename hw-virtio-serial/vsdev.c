@@ -1129,6 +1129,5 @@ int vsdev_state_set(struct vsdev *dev, const struct vsdev_state *st)
 				   p->host_connected);
 		runq_add(dev, p);
 	}
-	(void)vsdev_service(dev);
 	return 0;
 }

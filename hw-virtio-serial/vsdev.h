@@ -249,6 +249,8 @@ int vsdev_port_info(const struct vsdev *dev, uint32_t id,
  * -EINVAL for a different max_ports or port set, -EPROTO for inconsistent
  * fields, -EOPNOTSUPP for an unknown version.  On the destination, the
  * destination's host connection state wins and is announced if it differs.
+ * vsdev_state_set() touches no queue: held data and pending messages move
+ * at the transport's next vsdev_service() call (once the VM runs).
  */
 #define VSDEV_STATE_VERSION 1
 struct vsdev_port_state {

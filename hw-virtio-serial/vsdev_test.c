@@ -893,6 +893,8 @@ TEST(save_load_round_trip_keeps_bytes_in_flight)
 	vsdev_free(r->dev);
 	r->dev = r->f->dev = b;
 	CHECK_ERR(vsdev_state_set(b, st), 0);
+	CHECK_ERR(nb1.n, 0);			/* nothing before the VM runs */
+	CHECK_ERR(vsdev_service(b), 0);
 	CHECK_ERR(nb1.n, 7);			/* exactly the rest, once */
 	CHECK_MEM(nb1.got, "3456789", 7);
 	CHECK(nb1.open && nb2.open);

@@ -237,7 +237,8 @@ int fake_add(struct fake *f, unsigned int vq, const struct fake_seg *segs,
 	if (n == 0 || n > q->nfree)
 		return -ENOSPC;
 	for (unsigned int k = 0; k < n; k++) {
-		uint16_t next = desc_next(f, vq, i);
+		/* % qsize: a hostile test may have scribbled on the table */
+		uint16_t next = desc_next(f, vq, i) % f->qsize;
 		uint16_t flags = (uint16_t)((segs[k].write ? FAKE_DESC_WRITE : 0) |
 					    (k + 1 < n ? FAKE_DESC_NEXT : 0));
 
@@ -284,7 +285,7 @@ int fake_get_used(struct fake *f, unsigned int vq, uint32_t *head,
 	if (get16(f, q->ring.used + 2) == q->last_used)
 		return -ENOENT;
 	e = q->ring.used + 4 + 8ull * (q->last_used % f->qsize);
-	*head = get32(f, e);
+	*head = get32(f, e) % f->qsize;
 	*len = get32(f, e + 4);
 	q->last_used++;
 	/* Give the chain's descriptors back to the free list. */
@@ -343,6 +344,8 @@ int fake_recv_ctrl(struct fake *f, uint32_t *id, uint16_t *event,
 	if (r < 0)
 		return r;
 	p = fake_ptr(f, f->vq[VSDEV_VQ_CTRL_RX].buf_gpa[head]);
+	if (!p)
+		return -EFAULT;
 	if (len > 4096)
 		len = 4096;	/* clamp, as CVE-2021-38160 taught */
 	*id = len >= 4 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 |
