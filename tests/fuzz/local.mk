@@ -12,6 +12,7 @@ FUZZ_TARGETS = net_req serial_req serial_resp host_record frame_reader \
 	v2_decode v2_stream conf chan_xml
 FUZZ_EXTRA_conf = $(top_srcdir)/fenced-host/conf.c
 FUZZ_TARGETS += agent_reply  # fence-agent: FUZZ_EXTRA_agent_reply in fence-agent/local.mk
+FUZZ_TARGETS += cpg_msg  # cluster: FUZZ_EXTRA_cpg_msg in cluster/local.mk
 FUZZ_TARGETS += vsdev  # hw-virtio-serial: FUZZ_EXTRA_vsdev in hw-virtio-serial/local.mk
 tests/fuzz/fuzz_conf: $(FUZZ_EXTRA_conf) $(top_srcdir)/fenced-host/conf.h
 tests/fuzz/fuzz_chan_xml: $(top_srcdir)/fenced-host/chan_xml.c \

@@ -1,0 +1,26 @@
+# cluster/: the cpg backend's library: message codec, domain map, routing
+# logic (pure, unit-tested with a fake clock and fake membership) and the
+# thin libcpg/libquorum adapter.  tests/cluster/ runs it on real corosync.
+noinst_LIBRARIES += cluster/libvsfcpg.a
+cluster_libvsfcpg_a_CFLAGS = $(AM_CFLAGS) $(CPG_CFLAGS) $(QUORUM_CFLAGS)
+cluster_libvsfcpg_a_SOURCES = \
+	cluster/vsf_cpg_msg.c cluster/vsf_cpg_msg.h \
+	cluster/vsf_cpg_map.c cluster/vsf_cpg_map.h \
+	cluster/vsf_cpg_route.c cluster/vsf_cpg_route.h
+
+VSFCPG_LIBS = cluster/libvsfcpg.a $(CPG_LIBS) $(QUORUM_LIBS)
+
+CLUSTER_UNIT_TESTS = cluster/msg_test cluster/map_test cluster/route_test
+check_PROGRAMS += $(CLUSTER_UNIT_TESTS)
+TESTS += $(CLUSTER_UNIT_TESTS)
+cluster_msg_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
+cluster_msg_test_LDADD = $(VSFCPG_LIBS)
+cluster_map_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
+cluster_map_test_LDADD = $(VSFCPG_LIBS)
+cluster_route_test_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
+cluster_route_test_LDADD = $(VSFCPG_LIBS)
+
+# libFuzzer target tests/fuzz/fuzz_cpg_msg.c (rules in tests/fuzz/local.mk).
+FUZZ_EXTRA_cpg_msg = -I$(top_srcdir)/cluster $(top_srcdir)/cluster/vsf_cpg_msg.c
+tests/fuzz/fuzz_cpg_msg: $(top_srcdir)/cluster/vsf_cpg_msg.c \
+	$(top_srcdir)/cluster/vsf_cpg_msg.h
