@@ -77,6 +77,8 @@ static void op_push(struct vsdev_transport *t, unsigned int vq,
 static void op_drop(struct vsdev_transport *t, unsigned int vq,
 		    struct vsdev_buf *b)
 {
+	(void)vq;
+	(void)b;
 	to_fake(t)->dropped++;
 }
 
