@@ -8,7 +8,14 @@
  *                                 #   as "serial vmchannel"
  *       channel_name = "org.vserial.fence.0";  # ours, repeatable: virtio
  *                                 #   ports selected by target name
+ *       key_file = "/etc/cluster/fence_xvm.key";  # stock: only checked at
+ *                                 #   start-up; ours: the shared v2 key
  *   } }
+ *
+ * Both protocols share one channel: the reader syncs on "abba" (v1, no
+ * authentication, as stock; refused when vserial_fenced/v1 = "deny") and on
+ * "VSF2" (v2: HELLO -> CHALLENGE -> REQUEST -> [HOSTREC...] RESULT, MAC'd
+ * with the guest's own key from key_dir/<uuid> or else the shared key).
  *
  * For every socket of every running domain (chan_xml.h rules) we connect
  * as the client, without blocking, and read a byte stream of requests.
@@ -31,6 +38,8 @@
 #include "listener.h"
 #include "util.h"
 #include "vsf_frame.h"
+#include "vsf_key.h"
+#include "vsf_v2.h"
 #include "vsf_wire.h"
 
 #define CONNECT_TIMEOUT_MS 3000
@@ -47,6 +56,9 @@ struct chan_sock;
 struct chan_call {
 	struct chan_sock *s;
 	struct vsf_req *req;		/* NULL until submit returns */
+	int version;			/* 1 or 2: how to answer */
+	uint32_t request_id;		/* v2 */
+	uint8_t client_nonce[VSF_V2_NONCE_LEN];	/* v2 */
 	struct chan_call *next;
 };
 
@@ -64,6 +76,7 @@ struct chan_sock {
 	struct chan_call *calls;
 	unsigned int ncalls;
 	uint64_t garbage_logged;	/* rd.skipped when last logged */
+	struct vsf_v2_server_chan v2;	/* the outstanding v2 challenge */
 	struct chan_sock *next;
 };
 
@@ -71,6 +84,8 @@ struct chan_dom {
 	char uuid[40];
 	char name[64];
 	bool seen;			/* since the last SCAN_BEGIN */
+	struct vsf_key *key;		/* v2 key, loaded on first HELLO */
+	bool key_failed;		/* logged once */
 	struct chan_sock *socks;
 	struct chan_dom *next;
 };
@@ -80,6 +95,7 @@ struct chan_listener {
 	struct chan_watch *watch;
 	struct chan_dom *doms;
 	char *path;
+	char *key_file;			/* shared v2 key (NULL: default) */
 	char *names[MAX_NAMES + 1];
 	struct vsf_chan_select sel;
 	bool lost;			/* libvirt connection is down */
@@ -124,6 +140,7 @@ static void sock_shut(struct chan_sock *s)
 	s->connected = false;
 	s->out_len = 0;
 	vsf_frame_reader_init(&s->rd);
+	vsf_v2_server_chan_init(&s->v2);
 }
 
 static void sock_free(struct chan_sock *s)
@@ -233,6 +250,56 @@ static void encode_reply(struct chan_sock *s, int op, int rc,
 	(void)out_append(s, resp, sizeof(resp));
 }
 
+static int v2_code(int rc)
+{
+	return rc == VSF_BACKEND_OFF ? VSF_V2_RESULT_OFF
+				     : vsf_v2_result_from_errno(rc);
+}
+
+/* RESULT (MAC'd) for a v2 request; HOSTRECs first for a host list. */
+static void encode_v2_reply(struct chan_sock *s, const struct chan_call *c,
+			    int op, int rc, const struct vsf_hostlist *hl)
+{
+	const struct vsf_key *k = s->dom->key;
+	struct vsf_v2_result_msg res = { .request_id = c->request_id };
+	uint8_t frame[VSF_V2_MAX_FRAME];
+	int n;
+
+	if (!k)
+		return;
+	memcpy(res.client_nonce, c->client_nonce, VSF_V2_NONCE_LEN);
+	for (size_t i = 0; op == VSF_OP_HOSTLIST && rc == 0 && hl &&
+			   i < hl->n; i++) {
+		struct vsf_v2_hostrec h = { .request_id = c->request_id,
+					    .index = res.count,
+					    .state = hl->recs[i].state };
+
+		memcpy(h.client_nonce, c->client_nonce, VSF_V2_NONCE_LEN);
+		vsf_strlcpy(h.name, hl->recs[i].name, sizeof(h.name));
+		vsf_strlcpy(h.uuid, hl->recs[i].uuid, sizeof(h.uuid));
+		n = vsf_v2_hostrec_encode(&h, k->bytes, k->len, frame,
+					  sizeof(frame));
+		if (n > 0 && out_append(s, frame, (size_t)n) == 0)
+			res.count++;
+	}
+	res.code = (uint8_t)v2_code(rc);
+	n = vsf_v2_result_encode(&res, k->bytes, k->len, frame, sizeof(frame));
+	if (n > 0)
+		(void)out_append(s, frame, (size_t)n);
+}
+
+/* Unauthenticated ERROR: when we cannot (or must not) MAC an answer. */
+static void send_v2_error(struct chan_sock *s, uint32_t request_id, int code)
+{
+	struct vsf_v2_error e = { .request_id = request_id,
+				  .code = (uint8_t)code };
+	uint8_t frame[VSF_V2_MAX_FRAME];
+	int n = vsf_v2_error_encode(&e, frame, sizeof(frame));
+
+	if (n > 0)
+		(void)out_append(s, frame, (size_t)n);
+}
+
 static void on_reply(void *ctx, struct vsf_req *req, int rc,
 		     const struct vsf_hostlist *hl)
 {
@@ -245,30 +312,32 @@ static void on_reply(void *ctx, struct vsf_req *req, int rc,
 			s->ncalls--;
 			break;
 		}
-	encode_reply(s, vsf_req_op(req), rc, hl);
+	if (c->version == 2)
+		encode_v2_reply(s, c, vsf_req_op(req), rc, hl);
+	else
+		encode_reply(s, vsf_req_op(req), rc, hl);
 	free(c);
 	if (sock_flush(s) < 0)
 		sock_retry(s, "write failed");
 }
 
-static void submit(struct chan_sock *s, const struct vsf_serial_req *sr)
+/* Hand a request to the pipeline; @c says how to answer it. */
+static void submit(struct chan_sock *s, struct chan_call *c, int op,
+		   const char *target, uint32_t seqno)
 {
 	struct vsf_fenced_ctx *ctx = s->cl->base.ctx;
-	struct chan_call *c = calloc(1, sizeof(*c));
 	struct vsf_peer peer;
 	struct vsf_req *req;
 
-	if (!c)
-		return;
 	vsf_strlcpy(peer.src, s->dom->uuid, sizeof(peer.src));
-	snprintf(peer.desc, sizeof(peer.desc), "channel %s (%s)",
-		 s->dom->name, s->path);
+	snprintf(peer.desc, sizeof(peer.desc), "channel %s (%s)%s",
+		 s->dom->name, s->path, c->version == 2 ? " v2" : "");
 	c->s = s;
 	c->next = s->calls;
 	s->calls = c;
 	s->ncalls++;
-	req = vsf_pipeline_submit(ctx->pipeline, &peer, sr->op, sr->domain,
-				  sr->seqno, on_reply, c);
+	req = vsf_pipeline_submit(ctx->pipeline, &peer, op, target, seqno,
+				  on_reply, c);
 	if (req)
 		c->req = req;	/* still pending, so @c is still alive */
 }
@@ -278,7 +347,7 @@ static void note_garbage(struct chan_sock *s, int err)
 	if (err < 0)
 		vsf_logf(LOG(s), LOG_WARNING,
 			 "channel %s (%s): bad request frame (%s), skipping",
-			 s->dom->name, s->path, vsf_wire_strerror(err));
+			 s->dom->name, s->path, vsf_v2_strerror(err));
 	if (s->rd.skipped > s->garbage_logged) {
 		vsf_logf(LOG(s), LOG_WARNING,
 			 "channel %s (%s): skipped %llu bytes that were not "
@@ -289,24 +358,128 @@ static void note_garbage(struct chan_sock *s, int err)
 	}
 }
 
+static void on_v1(struct chan_sock *s, const struct vsf_serial_req *sr)
+{
+	struct chan_call *c;
+
+	if (!s->cl->base.ctx->v1_allowed) {
+		vsf_logf(LOG(s), LOG_WARNING, "channel %s (%s): v1 request %s "
+			 "%s refused: unauthenticated v1 is denied by policy "
+			 "(vserial_fenced/v1)", s->dom->name, s->path,
+			 vsf_op_name(sr->op) ? vsf_op_name(sr->op) : "?",
+			 sr->domain);
+		encode_reply(s, sr->op, -EACCES, NULL);
+		return;
+	}
+	if (!(c = calloc(1, sizeof(*c))))
+		return;
+	c->version = 1;
+	submit(s, c, sr->op, sr->domain, sr->seqno);
+}
+
+/* The domain's v2 key: DIR/<uuid> if present, else the shared key. */
+static const struct vsf_key *dom_key(struct chan_sock *s)
+{
+	struct chan_dom *d = s->dom;
+	char err[512];
+	int r;
+
+	if (d->key)
+		return d->key;
+	if (!(d->key = calloc(1, sizeof(*d->key))))
+		return NULL;
+	r = vsf_key_load_for_guest(s->cl->base.ctx->key_dir, d->uuid,
+				   s->cl->key_file, d->key, err, sizeof(err));
+	if (r >= 0) {
+		vsf_logf(LOG(s), LOG_INFO, "domain %s: v2 key %s (%s)",
+			 d->name, d->key->path,
+			 r == VSF_KEY_GUEST ? "its own" : "shared");
+		return d->key;
+	}
+	if (!d->key_failed)
+		vsf_logf(LOG(s), LOG_ERR, "domain %s: no usable v2 key: %s",
+			 d->name, err);
+	d->key_failed = true;
+	free(d->key);
+	d->key = NULL;
+	return NULL;
+}
+
+static void on_v2_hello(struct chan_sock *s, const struct vsf_v2_any *f)
+{
+	struct vsf_v2_hello h;
+	const struct vsf_key *k;
+	uint8_t out[VSF_V2_MAX_FRAME];
+	int n;
+
+	if ((n = vsf_v2_hello_decode(f->frame, f->len, &h)) < 0) {
+		send_v2_error(s, 0, vsf_v2_result_from_errno(n));
+		return;
+	}
+	if (!(k = dom_key(s))) {
+		send_v2_error(s, h.request_id, VSF_V2_RESULT_BAD_AUTH);
+		return;
+	}
+	n = vsf_v2_server_issue_challenge(&s->v2, &h, vsf_now_ms(), k->bytes,
+					  k->len, out, sizeof(out));
+	if (n > 0)
+		(void)out_append(s, out, (size_t)n);
+}
+
+static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
+{
+	const struct vsf_key *k = dom_key(s);
+	struct vsf_v2_request rq;
+	struct chan_call *c;
+	int r;
+
+	if (!k) {
+		send_v2_error(s, 0, VSF_V2_RESULT_BAD_AUTH);
+		return;
+	}
+	r = vsf_v2_request_decode(f->frame, f->len, k->bytes, k->len, &rq);
+	if (r == 0)
+		r = vsf_v2_server_check_request(&s->v2, &rq, vsf_now_ms());
+	if (r < 0) {
+		vsf_logf(LOG(s), LOG_WARNING, "channel %s (%s): v2 request "
+			 "refused: %s", s->dom->name, s->path,
+			 vsf_v2_strerror(r));
+		send_v2_error(s, r == -EBADMSG ? 0 : rq.request_id,
+			      vsf_v2_result_from_errno(r));
+		return;
+	}
+	if (!(c = calloc(1, sizeof(*c))))
+		return;
+	c->version = 2;
+	c->request_id = rq.request_id;
+	memcpy(c->client_nonce, rq.client_nonce, VSF_V2_NONCE_LEN);
+	submit(s, c, rq.op, rq.name, rq.request_id);
+}
+
 static void parse_frames(struct chan_sock *s)
 {
-	static const uint32_t magics[] = { VSF_SERIAL_MAGIC };
-	struct vsf_serial_req sr;
+	struct vsf_v2_any f;
 
 	while (s->ncalls < MAX_PENDING && s->fd >= 0) {
-		int r;
+		int r = vsf_v2_next_frame(&s->rd, VSF_V2_V1_SERIAL_REQ, &f);
 
-		if (vsf_frame_reader_sync(&s->rd, magics, 1) < 0)
-			break;
-		r = vsf_frame_next_serial_req(&s->rd, &sr);
 		if (r == 0)
 			break;
 		note_garbage(s, r);
-		if (r == 1)
-			submit(s, &sr);
+		if (r < 0)
+			continue;
+		if (f.version == 1)
+			on_v1(s, &f.v1_req);
+		else if (f.type == VSF_V2_TYPE_HELLO)
+			on_v2_hello(s, &f);
+		else if (f.type == VSF_V2_TYPE_REQUEST)
+			on_v2_request(s, &f);
+		else
+			note_garbage(s, -EBADRQC);
 	}
 	note_garbage(s, 0);
+	if (s->fd >= 0 && sock_flush(s) < 0)
+		sock_retry(s, "write failed");
 }
 
 static void on_readable(struct chan_sock *s)
@@ -433,6 +606,8 @@ static void dom_remove(struct chan_listener *cl, struct chan_dom *d)
 		d->socks = s->next;
 		sock_free(s);
 	}
+	vsf_key_done(d->key);
+	free(d->key);
 	vsf_logf(cl->base.ctx->log, LOG_INFO,
 		 "domain %s (%s): channels closed", d->name, d->uuid);
 	free(d);
@@ -472,6 +647,7 @@ static void dom_up(struct chan_listener *cl, struct chan_msg *m)
 		s->path = m->socks.paths[i];
 		m->socks.paths[i] = NULL;	/* ownership moved */
 		vsf_frame_reader_init(&s->rd);
+		vsf_v2_server_chan_init(&s->v2);
 		s->next = d->socks;
 		d->socks = s;
 		sock_connect(s);
@@ -559,6 +735,9 @@ static int chan_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 
 	if (path && !(cl->path = strdup(path)))
 		return -ENOMEM;
+	if (vsf_conf_get(cfg, "key_file") &&
+	    !(cl->key_file = strdup(vsf_conf_get(cfg, "key_file"))))
+		return -ENOMEM;
 	cl->sel.path = cl->path;
 	for (n = vsf_conf_next(cfg, NULL, "channel_name"); n && nn < MAX_NAMES;
 	     n = vsf_conf_next(cfg, n, "channel_name"))
@@ -595,6 +774,7 @@ static void chan_close(struct vsf_listener *l)
 	for (int i = 0; cl->names[i]; i++)
 		free(cl->names[i]);
 	free(cl->path);
+	free(cl->key_file);
 }
 
 const struct vsf_listener_ops vsf_chan_listener_ops = {

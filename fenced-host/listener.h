@@ -31,6 +31,7 @@ struct vsf_fenced_ctx {
 	struct vsf_pipeline *pipeline;
 	const struct vsf_log *log;
 	const char *key_dir;	/* per-guest keys (v2), may be NULL */
+	bool v1_allowed;	/* policy: unauthenticated v1 channel requests */
 };
 
 struct vsf_listener;

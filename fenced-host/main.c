@@ -234,6 +234,7 @@ static int start(struct fenced *f)
 	f->ctx.pipeline = f->pipeline;
 	f->ctx.log = &f->log;
 	f->ctx.key_dir = f->settings.key_dir;
+	f->ctx.v1_allowed = f->settings.v1_allowed;
 	return open_listeners(f);
 }
 

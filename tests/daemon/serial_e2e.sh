@@ -56,8 +56,12 @@ fv() {
 	shift
 	timeout 20 "$FENCE_VIRT" -D "$T/tty" -t 10 "$@" >"$T/$name.out" 2>&1
 	FV_RC=$?
-	# socat exits when the pty closes: bring QEMU's socket back and wait
-	# for the daemon to reconnect before the next call
+	fv_relay_back
+}
+
+# socat exits when the pty closes: bring QEMU's socket back and wait for
+# the daemon to reconnect before the next call
+fv_relay_back() {
 	if ! kill -0 "$RELAY" 2>/dev/null; then
 		local n
 		n=$(g1_conns "$DLOG")
@@ -167,6 +171,56 @@ fv g3 -o list
 vsf_check "list filtered to g1 and g3" "g1 g3" \
 	"$(awk '/-/{print $1}' "$T/g3.out" | xargs)"
 vsf_stop "$DAEMON"
+
+# ---- run 3: protocol v2 on the same channel with our agent; g1 has its
+# own key in key_dir; unauthenticated v1 denied by policy
+AGENT=${AGENT:-$PWD/fence-agent/fence_vserial}
+if [ -x "$AGENT" ]; then
+	vsf_key "$T/shared.key"
+	mkdir -p "$T/keys"
+	vsf_key "$T/keys/$U1"
+	cat >"$T/v2.conf" <<EOC
+fence_virtd { listener = "serial"; backend = "libvirt"; }
+listeners { serial { uri = "$URI"; path = "$T/sock"; key_file = "$T/shared.key"; } }
+backends { libvirt { uri = "$URI"; } }
+vserial_fenced { key_dir = "$T/keys"; v1 = "deny"; }
+EOC
+	vsf_stop "$RELAY"
+	start_relay
+	for i in $(seq 100); do [ -S "$T/sock/g1.sock" ] && break; sleep 0.05; done
+	DLOG=d3
+	start_daemon d3 "$T/v2.conf"
+	ag() {	# NAME KEY ARGS...
+		local name=$1 key=$2
+		shift 2
+		timeout 20 "$AGENT" -D "$T/tty" -R 2 -t 10 -k "$key" "$@" \
+			>"$T/$name.out" 2>&1
+		FV_RC=$?
+		fv_relay_back
+	}
+	ag a1 "$T/keys/$U1" -o status -n g2
+	vsf_check "v2: status g2 with g1's own key" 0 "$FV_RC"
+	vsf_check_grep "v2: per-guest key used" "$T/d3.log" "domain g1: v2 key $T/keys/$U1 \(its own\)"
+	ag a2 "$T/keys/$U1" -o off -n g2
+	vsf_check "v2: off g2" 0 "$FV_RC"
+	ag a3 "$T/keys/$U1" -o status -n g2
+	vsf_check "v2: status after off (2)" 2 "$FV_RC"
+	ag a4 "$T/keys/$U1" -o on -n g2
+	vsf_check "v2: on g2" 0 "$FV_RC"
+	ag a5 "$T/keys/$U1" -o list
+	vsf_check "v2: list" 0 "$FV_RC"
+	vsf_check_grep "v2: list shows g2" "$T/a5.out" "^g2 +$U2 on"
+	vsf_check_grep "v2: NOTICE line marks v2" "$T/d3.log" \
+		"notice: request #[0-9]+ from channel g1 .* v2: off g2 -> ok"
+	ag a6 "$T/shared.key" -o off -n g2
+	[ "$FV_RC" -ne 0 ]; vsf_check "v2: the shared key is refused for g1" 0 $?
+	fv f1 -o status -n g2
+	vsf_check "v1 denied by policy (3)" 3 "$FV_RC"
+	vsf_check_grep "v1 denial logged" "$T/d3.log" "v1 is denied by policy"
+	vsf_stop "$DAEMON"
+else
+	vsf_fail "our agent $AGENT is not built"
+fi
 
 # ---- --check-config
 "$FENCED" --check-config -f "$T/groups.conf" >"$T/check.out" 2>&1
