@@ -41,7 +41,8 @@ void vsf_hostlist_done(struct vsf_hostlist *hl);
 struct vsf_backend_ops {
 	unsigned int version;	/* VSF_BACKEND_OPS_V1; new members at the end */
 	const char *name;	/* "libvirt", "fake" */
-	/* Main thread.  Fills @err on failure. */
+	/* Main thread.  Fills @err on failure (<0), or with a warning when
+	 * it returns 1: started, but the hypervisor is not reachable yet. */
 	int (*open)(struct vsf_backend *b, const struct vsf_conf_node *cfg,
 		    char *err, size_t errlen);
 	void (*close)(struct vsf_backend *b);

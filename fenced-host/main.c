@@ -168,6 +168,8 @@ static int open_backend(struct fenced *f)
 	r = f->backend->ops->open(f->backend, cfg, err, sizeof(err));
 	if (r < 0)
 		return vsf_log_err(&f->log, r, "%s", err);
+	if (r > 0)
+		vsf_logf(&f->log, LOG_WARNING, "%s", err);
 	return 0;
 }
 

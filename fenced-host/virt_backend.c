@@ -323,10 +323,12 @@ static int virt_open(struct vsf_backend *b, const struct vsf_conf_node *cfg,
 	if (!any) {
 		virErrorPtr e = virGetLastError();
 
+		/* not fatal: every request retries the connection */
 		snprintf(err, errlen, "backends/libvirt: cannot connect to "
-			 "'%s': %s; is libvirtd running?", vb->uris[0].uri,
+			 "'%s' yet: %s; is libvirtd running? requests will "
+			 "retry", vb->uris[0].uri,
 			 e && e->message ? e->message : "unknown error");
-		return -ECONNREFUSED;
+		return 1;
 	}
 	return 0;
 }
