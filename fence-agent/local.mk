@@ -31,12 +31,13 @@ fence_agent_channel_test_LDADD = $(AGENT_LIBS) -lpthread
 
 # End-to-end tests of the real binary (tests/agent/): stock metadata
 # comparison, stock fence_virtd in vmchannel and tcp mode, and a misbehaving
-# fake host.  AGENT_TEST_DAEMON=ours will point them at vserial-fenced.
-TESTS += tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
-	tests/agent/tcp_test.sh tests/agent/robust_test.sh
-EXTRA_DIST += tests/agent/lib.sh tests/agent/fake_host.py \
-	tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
-	tests/agent/tcp_test.sh tests/agent/robust_test.sh
+# fake host.  The *_ours_* wrappers run the same scripts against our
+# vserial-fenced (AGENT_TEST_DAEMON=ours).
+AGENT_SH_TESTS = tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
+	tests/agent/tcp_test.sh tests/agent/robust_test.sh \
+	tests/agent/vmchannel_ours_test.sh tests/agent/tcp_ours_test.sh
+TESTS += $(AGENT_SH_TESTS)
+EXTRA_DIST += tests/agent/lib.sh tests/agent/fake_host.py $(AGENT_SH_TESTS)
 
 # libFuzzer target tests/fuzz/fuzz_agent_reply.c (listed in tests/fuzz/local.mk).
 FUZZ_AGENT_SRCS = $(top_srcdir)/fence-agent/channel.c \

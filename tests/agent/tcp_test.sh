@@ -12,7 +12,7 @@ set -u
 DAEMON=${AGENT_TEST_DAEMON:-stock}
 if [ -z "${AGENT_IN_NETNS:-}" ]; then
 	command -v unshare >/dev/null || skip "unshare missing: install util-linux"
-	AGENT_IN_NETNS=1 exec unshare -n "$0" "$@"
+	AGENT_IN_NETNS=1 exec unshare -n sh "$0" "$@"
 fi
 ip link set lo up 2>/dev/null || skip "cannot bring up lo in a network namespace"
 setup_tmp
@@ -23,20 +23,29 @@ make_key "$T/other.key"
 URI="test://$T/node.xml"
 PORT=1229
 
-start_stock() {
-	command -v fence_virtd >/dev/null || skip "fence_virtd missing: install fence-virtd"
+write_conf() {
 	cat >"$T/fv.conf" <<EOF
 fence_virtd { listener = "tcp"; backend = "libvirt"; }
 listeners { tcp { key_file = "$T/key"; address = "127.0.0.1"; port = "$PORT"; } }
 backends { libvirt { uri = "$URI"; } }
 EOF
+}
+
+start_stock() {
+	command -v fence_virtd >/dev/null || skip "fence_virtd missing: install fence-virtd"
+	write_conf
 	fence_virtd -F -d 1 -f "$T/fv.conf" -p "$T/fv.pid" >"$T/daemon.log" 2>&1 &
 	track $!
 	wait_for 10 'ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN'
 }
 
 start_ours() {
-	skip "our daemon's tcp listener is not in this test yet"
+	VFD=${VSERIAL_FENCED:-./fenced-host/vserial-fenced}
+	[ -x "$VFD" ] || skip "our daemon ($VFD) is not built"
+	write_conf
+	"$VFD" -F -d 1 -f "$T/fv.conf" >"$T/daemon.log" 2>&1 &
+	track $!
+	wait_for 10 'ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN'
 }
 
 start_$DAEMON || { bad "$DAEMON daemon is not listening"; cat "$T/daemon.log" >&2; finish; }

@@ -19,24 +19,32 @@ write_node_xml
 make_key "$T/key"
 URI="test://$T/node.xml"
 
-start_stock() {
-	command -v fence_virtd >/dev/null || skip "fence_virtd missing: install fence-virtd"
+# One fence_virt.conf for both daemons (ours reads the stock format).
+write_conf() {
 	cat >"$T/fv.conf" <<EOF
 fence_virtd { listener = "serial"; backend = "libvirt"; }
 listeners { serial { uri = "$URI"; path = "$T/sock"; mode = "vmchannel"; key_file = "$T/key"; } }
 backends { libvirt { uri = "$URI"; } }
 EOF
+}
+
+# Each daemon connects to the running domain's socket once at start;
+# socat -d -d reports that connection.
+start_stock() {
+	command -v fence_virtd >/dev/null || skip "fence_virtd missing: install fence-virtd"
+	write_conf
 	fence_virtd -F -d 5 -f "$T/fv.conf" -p "$T/fv.pid" >"$T/daemon.log" 2>&1 &
 	track $!
-	# The daemon connects to each running domain's socket once at start;
-	# socat -d -d reports that connection.
 	wait_for 10 'grep -q "accepting connection" "$T/socat.log"'
 }
 
 start_ours() {
 	VFD=${VSERIAL_FENCED:-./fenced-host/vserial-fenced}
-	[ -x "$VFD" ] || skip "our daemon ($VFD) is not built yet"
-	skip "our daemon's configuration for this rig is not written yet"
+	[ -x "$VFD" ] || skip "our daemon ($VFD) is not built"
+	write_conf
+	"$VFD" -F -d 1 -f "$T/fv.conf" >"$T/daemon.log" 2>&1 &
+	track $!
+	wait_for 10 'grep -q "accepting connection" "$T/socat.log"'
 }
 
 # QEMU's stand-in: the pty appears first, then socat listens for the daemon.
@@ -55,6 +63,9 @@ check "status guest2 prints Status: ON" 'grep -qx "Status: ON" "$T/s1.out"'
 if [ "$DAEMON" = stock ]; then
 	check "v2 -> v1 fallback is visible in -d output" \
 		'grep -q "falling back to protocol v1" "$T/s1.err"'
+else
+	check "v2 end to end: challenged, result in v2, no fallback" \
+		'grep -q "v2: result 0" "$T/s1.err" && ! grep -q "falling back" "$T/s1.err"'
 fi
 
 run_agent "$T/off" $A -o off -n guest2
@@ -93,7 +104,16 @@ run_agent "$T/mon" $A -o monitor
 check "monitor: exit 0" '[ $rc -eq 0 ]'
 
 run_agent "$T/bad" $A -o reboot -n nosuchvm
-check "reboot of an unknown domain: exit 1" '[ $rc -eq 1 ]'
+if [ "$DAEMON" = stock ]; then
+	check "reboot of an unknown domain: exit 1 (v1 cannot say more)" '[ $rc -eq 1 ]'
+else
+	check "reboot of an unknown domain: exit 4 (not found)" '[ $rc -eq 4 ]'
+	check "... says so" 'grep -q "no such domain" "$T/bad.err"'
+	make_key "$T/other.key"
+	run_agent "$T/wk" -D "$T/port" -k "$T/other.key" -t 5 -o status -n guest2
+	check "wrong key: exit 5" '[ $rc -eq 5 ]'
+	check "wrong key: says so" 'grep -q "does not match our key" "$T/wk.err"'
+fi
 check "failure names the action and target" 'grep -q "reboot .nosuchvm." "$T/bad.err"'
 
 # pacemaker's way: stdin, with an unknown key reported and ignored
@@ -113,6 +133,10 @@ check "delay is not applied to status ($((t1 - t0)) ms)" '[ $((t1 - t0)) -lt 150
 t0=$(now_ms); run_agent "$T/don" $A -w 1 -o on -n guest2; t1=$(now_ms)
 check "delay is applied to on ($((t1 - t0)) ms, exit $rc)" '[ $((t1 - t0)) -ge 1000 ] && [ $rc -eq 0 ]'
 
+if [ "$DAEMON" = ours ]; then
+	run_agent "$T/v2" $A -R 2 -o status -n guest2
+	check "protocol=2 against ours: exit 0" '[ $rc -eq 0 ]'
+fi
 if [ "$DAEMON" = stock ]; then
 	run_agent "$T/v2" $A -R 2 -t 3 -o status -n guest2
 	check "protocol=2 against stock: exit 6" '[ $rc -eq 6 ]'
