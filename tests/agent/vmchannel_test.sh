@@ -20,11 +20,13 @@ make_key "$T/key"
 URI="test://$T/node.xml"
 
 # One fence_virt.conf for both daemons (ours reads the stock format).
+# $GROUPS (may be empty) is appended: the daemons' access groups.
 write_conf() {
 	cat >"$T/fv.conf" <<EOF
 fence_virtd { listener = "serial"; backend = "libvirt"; }
 listeners { serial { uri = "$URI"; path = "$T/sock"; mode = "vmchannel"; key_file = "$T/key"; } }
 backends { libvirt { uri = "$URI"; } }
+${GROUPS:-}
 EOF
 }
 
@@ -48,12 +50,19 @@ start_ours() {
 }
 
 # QEMU's stand-in: the pty appears first, then socat listens for the daemon.
-socat -d -d PTY,link="$T/port",raw,echo=0 UNIX-LISTEN:"$T/sock/guest1.sock" \
-	>"$T/socat.log" 2>&1 &
-track $!
-wait_for 5 '[ -S "$T/sock/guest1.sock" ] && [ -e "$T/port" ]' ||
-	{ bad "socat did not come up"; finish; }
-start_$DAEMON || { bad "$DAEMON daemon did not register the channel"; cat "$T/daemon.log" >&2; finish; }
+# socat serves one connection: a daemon restart needs a new socat.
+start_rig() {
+	rm -f "$T/sock/guest1.sock" "$T/port" "$T/socat.log"
+	socat -d -d PTY,link="$T/port",raw,echo=0 \
+		UNIX-LISTEN:"$T/sock/guest1.sock" >"$T/socat.log" 2>&1 &
+	track $!
+	wait_for 5 '[ -S "$T/sock/guest1.sock" ] && [ -e "$T/port" ]' ||
+		{ bad "socat did not come up"; finish; }
+	start_$DAEMON || { bad "$DAEMON daemon did not register the channel"
+		cat "$T/daemon.log" >&2; finish; }
+}
+GROUPS=
+start_rig
 
 A="-D $T/port -k $T/key"
 
@@ -147,5 +156,18 @@ if [ "$DAEMON" = stock ]; then
 	run_agent "$T/after" $A -o status -n guest2
 	check "and ours after it" '[ $rc -eq 0 ]'
 fi
+
+# --- access groups: guest1 may fence only itself -------------------------
+stop_all
+GROUPS='groups { group { name = "self"; uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f"; uuid = "guest1"; } }'
+start_rig
+run_agent "$T/deny" $A -o off -n guest2
+check "off of a domain outside our group: exit 3 (denied)" '[ $rc -eq 3 ]'
+check "... says permission denied" 'grep -q "permission denied" "$T/deny.err"'
+run_agent "$T/self" $A -o status -n guest1
+check "status of ourselves, in our group: exit 0" '[ $rc -eq 0 ]'
+run_agent "$T/glist" $A -o list
+check "list shows only our group (exit $rc)" \
+	'[ $rc -eq 0 ] && grep -q "^guest1 " "$T/glist.out" && ! grep -q "^guest2 " "$T/glist.out"'
 
 finish
