@@ -73,6 +73,11 @@ def main():
         print("status", read_reply(conn, end)[0])
         conn.sendall(req(3, "g2", 4244))
         print("on", read_reply(conn, end)[0])
+    elif scenario == "req":
+        # one request: OP DOMAIN
+        conn.sendall(req(int(sys.argv[3]), sys.argv[4], 777))
+        print("reply", read_reply(conn, end)[0])
+        sys.stdout.flush()
     elif scenario == "hang":
         # send nothing and never read: the daemon must serve others
         time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 3)
