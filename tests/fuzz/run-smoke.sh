@@ -3,14 +3,14 @@
 # time from its committed seed corpus; fail on any crash, leak, sanitizer
 # report or broken FUZZ_ASSERT.
 #
-# Environment: FUZZ_SMOKE_SECONDS (default 4) per target; FUZZ_BINDIR
+# Environment: FUZZ_SMOKE_SECONDS (default 3) per target; FUZZ_BINDIR
 # (default ./tests/fuzz, as make check runs from the top build directory).
 # New inputs go to a temp dir, never into the committed corpus.
 # Prints one line per target (runs, exec/s) and "N passed, N failed".
 set -u
 src=$(cd "$(dirname "$0")" && pwd)
 bindir=${FUZZ_BINDIR:-$PWD/tests/fuzz}
-secs=${FUZZ_SMOKE_SECONDS:-4}
+secs=${FUZZ_SMOKE_SECONDS:-3}
 passed=0
 failed=0
 
