@@ -351,6 +351,34 @@ static int run_request(struct run *run)
 	return report(o, r, &call);
 }
 
+/*
+ * NSS (with its dlopen'ed softokn3/freeblpriv3) may be missing from a
+ * minimal initramfs.  v1 on a port needs no crypto, so carry on with it.
+ */
+static int without_crypto(struct agent_opts *o)
+{
+	int port = o->mode == AGENT_MODE_PORT || o->mode == AGENT_MODE_VMCHANNEL;
+
+	if (!port && (o->auth != VSF_HASH_NONE || o->hash != VSF_HASH_NONE)) {
+		fprintf(stderr, PROG ": NSS initialisation failed: cannot "
+			"sign or answer challenges; are libsoftokn3.so and "
+			"libfreeblpriv3.so installed?\n");
+		return 0;
+	}
+	if (o->proto == AGENT_PROTO_V2) {
+		fprintf(stderr, PROG ": NSS initialisation failed: protocol "
+			"2 needs HMAC-SHA-256; are libsoftokn3.so and "
+			"libfreeblpriv3.so installed?\n");
+		return 0;
+	}
+	if (port) {
+		fprintf(stderr, PROG ": NSS initialisation failed: speaking "
+			"protocol v1 only\n");
+		o->proto = AGENT_PROTO_V1;
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_opts o;
@@ -374,10 +402,8 @@ int main(int argc, char **argv)
 	}
 	if (o.op == VSF_OP_VALIDATEALL)
 		return AGENT_EXIT_OK;
-	if (vsf_hash_init() < 0) {
-		fprintf(stderr, PROG ": NSS initialisation failed\n");
+	if (vsf_hash_init() < 0 && !without_crypto(&o))
 		return AGENT_EXIT_INTERNAL;
-	}
 	code = run_request(&run);
 	vsf_key_done(&run.key);
 	return code;
