@@ -21,10 +21,11 @@ fence_agent_fence_vserial_LDADD = $(AGENT_LIBS)
 dist_man_MANS += fence-agent/fence_vserial.8
 
 # Unit tests (tests/check.h) next to the module they test.
-check_PROGRAMS += fence-agent/options_test fence-agent/port_test \
-	fence-agent/channel_test
-TESTS += fence-agent/options_test fence-agent/port_test \
-	fence-agent/channel_test
+AGENT_UNIT_TESTS = fence-agent/options_test fence-agent/port_test \
+	fence-agent/channel_test fence-agent/result_test
+check_PROGRAMS += $(AGENT_UNIT_TESTS)
+TESTS += $(AGENT_UNIT_TESTS)
+fence_agent_result_test_LDADD = $(AGENT_LIBS)
 fence_agent_options_test_LDADD = $(AGENT_LIBS)
 fence_agent_port_test_LDADD = $(AGENT_LIBS) -lutil
 fence_agent_channel_test_LDADD = $(AGENT_LIBS) -lpthread
