@@ -91,6 +91,36 @@ static int v1_host_list(struct agent_stream *s, struct agent_call *c)
 	return 0;
 }
 
+/*
+ * We fell back after a silent HELLO, and the first reply is 1.  A stock
+ * daemon answers every HELLO (a NULL request) with 1, in order, so this
+ * may be the late answer to the HELLO of a daemon that was busy, with
+ * ours still to come; or the HELLO was dropped as a repeat and this 1 is
+ * ours.  A second reply before the deadline settles it; without one the
+ * 1 stands.  Any other first value cannot answer a HELLO.
+ */
+static int v1_second_reply(struct agent_stream *s, struct agent_call *c)
+{
+	struct vsf_v2_any any;
+	int r;
+
+	say(c, 1, "v1: a 1 may answer the earlier HELLO; waiting for a "
+	    "second reply");
+	do
+		r = next_frame(s, c, s->deadline, &any);
+	while (r == 0 && any.version != 1);
+	if (r < 0) {
+		say(c, 1, "v1: no second reply (%s): the 1 was ours",
+		    strerror(-r));
+		return 0;
+	}
+	c->code = any.v1_result;
+	say(c, 1, "v1: second reply %u is ours", c->code);
+	if (c->code == VSF_RESULT_HOSTLIST)
+		return v1_host_list(s, c);
+	return 0;
+}
+
 int agent_chan_call_v1(struct agent_stream *s, struct agent_call *c)
 {
 	struct vsf_serial_req req = { .op = (uint8_t)c->op,
@@ -123,6 +153,8 @@ int agent_chan_call_v1(struct agent_stream *s, struct agent_call *c)
 	say(c, 1, "v1: host replied %u", c->code);
 	if (c->code == VSF_RESULT_HOSTLIST)
 		return v1_host_list(s, c);
+	if (c->hello_unanswered && c->code == VSF_RESULT_FAIL)
+		return v1_second_reply(s, c);
 	return 0;
 }
 
@@ -338,9 +370,10 @@ static int call_auto(struct agent_stream *s, struct agent_call *c)
 		say(c, 1, "host speaks v1 only (stock fence_virtd?): "
 		    "falling back to protocol v1");
 	} else if (r == -ETIME) {
-		say(c, 1, "no answer to HELLO within %d ms (a stock "
+		say(c, 1, "no answer to HELLO within %u ms (a stock "
 		    "fence_virtd ignores a HELLO repeated within 10 s): "
 		    "falling back to protocol v1", ms);
+		c->hello_unanswered = 1;
 	} else {
 		return r;
 	}
@@ -356,6 +389,7 @@ int agent_chan_call(struct agent_stream *s, struct agent_call *c)
 	c->code = -1;
 	c->hosts = 0;
 	c->fell_back = 0;
+	c->hello_unanswered = 0;
 	switch (c->proto) {
 	case AGENT_PROTO_V1:
 		return agent_chan_call_v1(s, c);

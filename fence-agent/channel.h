@@ -8,8 +8,10 @@
  *         request).  A "VSF2" CHALLENGE continues in v2.  An "abba" reply
  *         means a stock daemon: fall back to v1.  Silence for
  *         AGENT_HELLO_WINDOW_MS also falls back to v1, because a stock
- *         daemon silently drops a HELLO repeated within 10 s (it dedups
- *         on op/seqno/domain, all zero in every HELLO).
+ *         daemon silently drops a HELLO that follows another HELLO within
+ *         10 s.  A stock daemon that was merely busy answers the HELLO
+ *         late, with 1, just before our answer: after such a fallback a
+ *         first reply of 1 is followed by a wait for a second one.
  *   V2:   HELLO, CHALLENGE, REQUEST, HOSTREC*, RESULT; never falls back.
  *   V1:   one 74-byte request, one 5-byte reply (+ host list records).
  *
@@ -61,6 +63,8 @@ struct agent_call {
 	unsigned int stale;	/* v2 frames ignored as not ours */
 	unsigned int bad;	/* frames that failed to decode */
 	int fell_back;		/* AUTO went to v1 */
+	int hello_unanswered;	/* fell back on silence: a late "abba" 1
+				 * for the HELLO may still come first */
 };
 
 /*

@@ -25,6 +25,7 @@
 enum host_mode {
 	HOST_V1,		/* answers HELLO with "abba" 1, like stock */
 	HOST_V1_SILENT_HELLO,	/* ignores HELLO, answers v1 */
+	HOST_V1_SLOW_HELLO,	/* answers HELLO with 1 after 500 ms */
 	HOST_V2,		/* our daemon */
 	HOST_V2_NOISY,		/* v2 with garbage and stale frames first */
 	HOST_V2_ERROR,		/* answers HELLO with an ERROR frame */
@@ -186,6 +187,11 @@ static void host_frame(struct fake_host *h, struct vsf_v2_server_chan *sc,
 						       .v1_code = 1 });
 		} else if (h->mode == HOST_V1_SILENT_HELLO) {
 			h->hellos++;
+		} else if (h->mode == HOST_V1_SLOW_HELLO) {
+			h->hellos++;
+			usleep(500000);	/* busy with another guest */
+			v1_answer(&(struct fake_host){ .fd = h->fd,
+						       .v1_code = 1 });
 		} else {
 			v2_challenge(h, sc, any);
 		}
@@ -298,6 +304,30 @@ TEST(auto_falls_back_to_v1_when_hello_is_ignored)
 	CHECK_ERR(c.code, 0);
 	CHECK(agent_now_ms() - t0 >= 300);	/* waited the window */
 	CHECK(agent_now_ms() - t0 < 2000);
+}
+
+TEST(late_hello_answer_is_not_taken_for_ours)
+{
+	struct fake_host h = { .v1_code = 0 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_OFF, "guest2", AGENT_PROTO_AUTO);
+	CHECK_ERR(run(&h, HOST_V1_SLOW_HELLO, &c, 3000), 0);
+	CHECK(c.hello_unanswered);
+	CHECK_ERR(c.version, 1);
+	CHECK_ERR(c.code, 0);	/* not the HELLO's 1 */
+}
+
+TEST(dropped_hello_lets_a_real_failure_stand)
+{
+	struct fake_host h = { .v1_code = 1 };
+	struct agent_call c;
+	int64_t t0 = agent_now_ms();
+
+	init_call(&c, VSF_OP_OFF, "nosuch", AGENT_PROTO_AUTO);
+	CHECK_ERR(run(&h, HOST_V1_SILENT_HELLO, &c, 1000), 0);
+	CHECK_ERR(c.code, 1);
+	CHECK(agent_now_ms() - t0 >= 990);	/* waited for a second reply */
 }
 
 TEST(auto_without_key_speaks_v1_only)
