@@ -71,6 +71,7 @@ vm_setup() {
 
 vm_cleanup() {
 	local p
+	[ -n "${VM_LIBVIRT:-}" ] && vm_libvirt_stop
 	for p in "${vm_pids[@]}"; do
 		kill "$p" 2>/dev/null
 	done
@@ -207,12 +208,18 @@ PY
 # vm_wait: wait for the guest to power off (or the timeout to kill it), then
 # count its VMTEST lines into the totals.
 vm_wait() {
-	local rc secs kind name rest done=no
+	local rc secs
 	wait "$VM_PID"
 	rc=$?
 	secs=$(vm_elapsed "$VM_T0")
 	echo "vm: boot $vm_boots took ${secs}s (qemu start to exit, rc $rc)"
 	[ "$rc" -eq 124 ] && vm_fail boot "killed after ${vm_timeout}s; console tail: $(tail -5 "$VM_LOG" | tr -d '\r')"
+	vm_count_results
+}
+
+# vm_count_results: the VMTEST lines of $VM_LOG into the totals.
+vm_count_results() {
+	local kind name rest done=no
 	while read -r _ kind name rest; do
 		case $kind in
 		ok) vm_ok "guest:$name" ;;
@@ -241,4 +248,95 @@ vm_nss_extras() {
 		libfreeblpriv3.so libfreeblpriv3.chk; do
 		[ -f "$d/$f" ] && echo "$d/$f:/lib/x86_64-linux-gnu/$f"
 	done
+}
+
+# --- a private libvirtd (tests that need the real thing) -------------------
+# vm_libvirt_start: libvirt_ns.sh in new mount+net namespaces; waits until
+# virsh answers.  vm_ns CMD runs CMD in those namespaces, vm_virsh ARGS is
+# virsh on this daemon.  Stopped (domains destroyed first) at exit.
+vm_libvirt_start() {
+	VM_LIBVIRT=$VM_DIR/libvirt
+	mkdir -p "$VM_LIBVIRT"
+	vm_spawn unshare -m -n --propagation private \
+		bash "$vm_here/libvirt_ns.sh" "$VM_LIBVIRT" >"$VM_LIBVIRT/ns.log" 2>&1
+	VM_NS_PID=$VM_LAST_PID	# unshare exec()s: this is the namespace's bash
+	if ! vm_wait_for 30 vm_virsh_quiet version; then
+		vm_fail libvirtd "private libvirtd did not answer in 30 s: $(tail -3 "$VM_LIBVIRT/ns.log")"
+		return 1
+	fi
+}
+
+vm_ns() { nsenter -t "$VM_NS_PID" -m -n "$@"; }
+vm_virsh() { vm_ns virsh -q -c qemu:///system "$@"; }
+vm_virsh_quiet() { vm_virsh "$@" >/dev/null 2>&1; }
+
+vm_libvirt_stop() {
+	local d p
+	for d in $(vm_virsh list --name 2>/dev/null); do
+		vm_virsh destroy "$d" >/dev/null 2>&1
+	done
+	# Anything libvirt lost track of: its QEMUs by their pid files.
+	for p in "$VM_LIBVIRT"/run/qemu/*.pid; do
+		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+	done
+	for p in libvirtd virtlogd; do
+		[ -f "$VM_LIBVIRT/$p.pid" ] && kill "$(cat "$VM_LIBVIRT/$p.pid")" 2>/dev/null
+	done
+	VM_LIBVIRT=""
+}
+
+# vm_domain_xml NAME UUID TEST KERNEL-ARGS [PORT-NAME]: a disk-less TCG
+# domain booting the rig's kernel and initramfs; console to
+# $VM_DIR/NAME.console.log; with PORT-NAME, a virtio channel of that name on
+# the unix socket $VM_DIR/NAME.sock.
+vm_domain_xml() {
+	cat <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$VM_KERNEL</kernel>
+    <initrd>$VM_INITRD</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet loglevel=3 rig.test=$3 $4</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$(command -v qemu-system-x86_64)</emulator>
+    <serial type='file'><source path='$VM_DIR/$1.console.log'/><target port='0'/></serial>
+XML
+	[ -n "${5:-}" ] && cat <<XML
+    <channel type='unix'>
+      <source mode='bind' path='$VM_DIR/$1.sock'/>
+      <target type='virtio' name='$5'/>
+    </channel>
+XML
+	cat <<XML
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+}
+
+# vm_check_events DOMAIN EVENT...: libvirt's lifecycle events for DOMAIN in
+# $VM_DIR/events.log (virsh event --loop) are exactly EVENT... in order,
+# counting only Started and Stopped (Resumed, Shutdown and Defined come and go
+# with libvirt versions and timing).
+vm_check_events() {
+	local dom=$1 got want
+	shift
+	got=$(sed -n "s/.*event 'lifecycle' for domain '\?$dom'\?: //p" "$VM_DIR/events.log" |
+		grep -E '^(Started|Stopped) ' |
+		tr '\n' ',' | sed 's/,$//')
+	want=$(IFS=,; echo "$*")
+	if [ "$got" = "$want" ]; then
+		vm_ok "host_events_$dom"
+	else
+		vm_fail "host_events_$dom" "got '$got', want '$want'"
+	fi
 }
