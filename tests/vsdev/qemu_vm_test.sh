@@ -1,0 +1,113 @@
+#!/bin/bash
+# tests/vsdev/qemu_vm_test.sh - the stock Linux virtio_console driver on OUR
+# virtio-serial device: a QEMU 7.2 built from Debian's source with
+# hw-virtio-serial/ grafted in place of QEMU's own virtio-serial
+# (hw-virtio-serial/build-qemu.sh; cached by content hash, so after the
+# first build this costs nothing).  One TCG boot runs the rig's channel
+# suite (tests/vm/guest/channel.sh): the named port appears in sysfs and
+# /dev/virtio-ports, data goes both ways, one opener at a time, a port
+# without a host peer shows POLLHUP/EOF, the host hanging up is seen by
+# the guest, and the virtconsole is /dev/hvc0.
+. "$(dirname "$0")/../vm/lib.sh"
+vm_setup vsdev
+top=$(cd "$vm_here/../.." && pwd)
+
+# Our QEMU (built on first use; minutes cold, ~30 s with a warm ccache).
+t0=$(vm_now)
+if ! qdir=$("$top/hw-virtio-serial/build-qemu.sh" 2>"$VM_DIR/build.log" | tail -n 1) ||
+	[ ! -x "$qdir/qemu-system-x86_64" ]; then
+	vm_fail build_qemu "build-qemu.sh failed: $(tail -5 "$VM_DIR/build.log" | tr '\n' ' ')"
+	vm_report
+fi
+echo "vm: our qemu in $qdir ($(vm_elapsed "$t0")s)"
+# The rig runs `qemu-system-x86_64` from PATH: put ours first, with its
+# firmware directory (the DFSG build installs none).
+mkdir -p "$VM_DIR/bin"
+cat >"$VM_DIR/bin/qemu-system-x86_64" <<WRAP
+#!/bin/sh
+[ -n "\${VSDEV_QEMU_ERR:-}" ] && exec 2>>"\$VSDEV_QEMU_ERR"
+exec "$qdir/qemu-system-x86_64" -L "$qdir" "\$@"
+WRAP
+chmod +x "$VM_DIR/bin/qemu-system-x86_64"
+export PATH=$VM_DIR/bin:$PATH
+
+# It really is our device behind the stock names.
+help=$(qemu-system-x86_64 -M none -device help 2>&1)
+if echo "$help" | grep -q '"vsdev-serial-device"' &&
+	echo "$help" | grep -q '"virtio-serial-pci"' &&
+	echo "$help" | grep -q '"virtserialport", bus vsdev-serial-bus' &&
+	echo "$help" | grep -q '"virtconsole", bus vsdev-serial-bus'; then
+	vm_ok qemu_carries_our_device
+else
+	vm_fail qemu_carries_our_device "device help: $(echo "$help" | grep -i serial | tr '\n' ' ')"
+fi
+props=$(qemu-system-x86_64 -M none -device virtio-serial-pci,help 2>&1)
+for p in max_ports emergency-write; do
+	if echo "$props" | grep -q "^  $p="; then
+		vm_ok "bus_property_$p"
+	else
+		vm_fail "bus_property_$p" "$(echo "$props" | tr '\n' ' ')"
+	fi
+done
+props=$(qemu-system-x86_64 -M none -device virtserialport,help 2>&1)
+for p in chardev name nr; do
+	if echo "$props" | grep -q "^  $p="; then
+		vm_ok "port_property_$p"
+	else
+		vm_fail "port_property_$p" "$(echo "$props" | tr '\n' ' ')"
+	fi
+done
+# Bad options are refused as stock refuses them.
+if ! qemu-system-x86_64 -M pc -nodefaults -display none -S \
+	-device virtio-serial-pci,max_ports=512 -qmp stdio </dev/null >/dev/null 2>&1; then
+	vm_ok max_ports_512_refused
+else
+	vm_fail max_ports_512_refused "QEMU accepted max_ports=512"
+fi
+err=$(qemu-system-x86_64 -M pc -nodefaults -display none -S \
+	-device virtio-serial-pci,id=v -device virtserialport,bus=v.0,nr=0 \
+	</dev/null 2>&1 >/dev/null)
+case $err in
+*"reserved for virtconsole"*) vm_ok nr0_serialport_refused ;;
+*) vm_fail nr0_serialport_refused "got: $err" ;;
+esac
+
+probe=$vm_build/tests/vm/vmprobe
+[ -x "$probe" ] || { vm_fail build "$probe not built (make check builds it)"; vm_report; }
+vm_initramfs "$probe:/bin/vmprobe" "$vm_here/guest/channel.sh:/tests/channel.sh"
+
+vm_add_console org.example.console
+con_sock=$VM_SOCK
+vm_add_port org.example.test
+test_sock=$VM_SOCK
+vm_add_port org.example.idle
+
+export VSDEV_QEMU_ERR=$VM_DIR/qemu.err
+vm_start channel
+vm_spawn python3 "$vm_here/peer.py" "$test_sock" "$VM_DIR/test.log" "$vm_timeout"
+test_peer=$VM_LAST_PID
+vm_spawn python3 "$vm_here/peer.py" "$con_sock" "$VM_DIR/hvc.log" "$vm_timeout"
+vm_wait
+
+if grep -q '^hello-from-guest$' "$VM_DIR/test.log" 2>/dev/null; then
+	vm_ok host_got_guest_bytes
+else
+	vm_fail host_got_guest_bytes "peer log: $(head -c 200 "$VM_DIR/test.log" 2>&1)"
+fi
+if wait "$test_peer" && grep -q '^CLOSE$' "$VM_DIR/test.log"; then
+	vm_ok host_peer_closed_on_request
+else
+	vm_fail host_peer_closed_on_request "peer exited with $?"
+fi
+if grep -q 'hello-over-hvc' "$VM_DIR/hvc.log" 2>/dev/null; then
+	vm_ok host_got_hvc_bytes
+else
+	vm_fail host_got_hvc_bytes "console peer log: $(head -c 200 "$VM_DIR/hvc.log" 2>&1)"
+fi
+# Our device must not have declared the guest broken along the way.
+if grep -qa 'virtio-serial' "$VSDEV_QEMU_ERR" 2>/dev/null; then
+	vm_fail device_never_broken "$(grep -a 'virtio-serial' "$VSDEV_QEMU_ERR" | head -2)"
+else
+	vm_ok device_never_broken
+fi
+vm_report
