@@ -60,6 +60,13 @@ struct vsp_buf {
 	char data[];
 };
 
+/* A host->guest control message, copied off the ring (see ctrl_collect). */
+struct vsp_ctrl_in {
+	struct list_head node;
+	size_t len;
+	char data[];
+};
+
 /* A guest->host control message, queued while the control ring is full. */
 struct vsp_ctrl {
 	struct list_head node;
@@ -82,6 +89,7 @@ struct vsp_dev {
 	bool stopped;			/* reset/frozen: send nothing */
 
 	struct work_struct ctrl_work;
+	struct list_head ctrl_inbox;	/* vsp_ctrl_in; only ctrl_work */
 	u32 max_nr_ports;
 	bool multiport;
 	dev_t devt;			/* minor = port id */
@@ -1061,19 +1069,55 @@ static void vsp_handle_ctrl(struct vsp_dev *portdev, const char *data,
 	}
 }
 
+/*
+ * Takes every filled buffer off the control receive ring, copies its message
+ * to ctrl_inbox and gives the buffer straight back.  The device drops
+ * control messages when this ring has no buffer (QEMU does), and each
+ * message handled can make it send several (PORT_READY -> CONSOLE_PORT,
+ * PORT_NAME, PORT_OPEN), so the ring is emptied before each message is
+ * handled rather than after.
+ */
+static void vsp_ctrl_collect(struct vsp_dev *portdev)
+{
+	struct virtqueue *vq = portdev->c_ivq;
+	struct vsp_ctrl_in *m;
+	struct vsp_buf *buf;
+	bool requeued = false;
+
+	while ((buf = vsp_get_inbuf(vq))) {
+		m = kmalloc(struct_size(m, data, buf->len), GFP_KERNEL);
+		if (m) {
+			m->len = buf->len;
+			memcpy(m->data, buf->data, buf->len);
+			list_add_tail(&m->node, &portdev->ctrl_inbox);
+		} else {
+			dev_err(&portdev->vdev->dev,
+				"no memory: control message dropped\n");
+		}
+		if (vsp_add_inbuf(vq, buf) < 0)
+			dev_warn(&portdev->vdev->dev, "control rx ring shrank\n");
+		requeued = true;
+	}
+	if (requeued)
+		virtqueue_kick(vq);
+}
+
 static void vsp_ctrl_work(struct work_struct *work)
 {
 	struct vsp_dev *portdev = container_of(work, struct vsp_dev,
 					       ctrl_work);
-	struct virtqueue *vq = portdev->c_ivq;
-	struct vsp_buf *buf;
+	struct vsp_ctrl_in *m;
 
-	while ((buf = vsp_get_inbuf(vq))) {
-		vsp_handle_ctrl(portdev, buf->data, buf->len);
-		if (vsp_add_inbuf(vq, buf) < 0)
-			dev_warn(&portdev->vdev->dev, "control rx ring shrank\n");
+	for (;;) {
+		vsp_ctrl_collect(portdev);
+		m = list_first_entry_or_null(&portdev->ctrl_inbox,
+					     struct vsp_ctrl_in, node);
+		if (!m)
+			break;
+		list_del(&m->node);
+		vsp_handle_ctrl(portdev, m->data, m->len);
+		kfree(m);
 	}
-	virtqueue_kick(vq);
 }
 
 static void vsp_ctrl_in_done(struct virtqueue *vq)
@@ -1158,6 +1202,7 @@ static int vsp_start(struct vsp_dev *portdev)
 /* Resets the device and frees everything the rings hold. */
 static void vsp_stop(struct vsp_dev *portdev)
 {
+	struct vsp_ctrl_in *m, *mtmp;
 	struct vsp_ctrl *c, *tmp;
 
 	spin_lock_irq(&portdev->c_ovq_lock);
@@ -1172,6 +1217,10 @@ static void vsp_stop(struct vsp_dev *portdev)
 	list_for_each_entry_safe(c, tmp, &portdev->c_backlog, node) {
 		list_del(&c->node);
 		kfree(c);
+	}
+	list_for_each_entry_safe(m, mtmp, &portdev->ctrl_inbox, node) {
+		list_del(&m->node);
+		kfree(m);
 	}
 }
 
@@ -1213,6 +1262,7 @@ static int vsp_probe(struct virtio_device *vdev)
 	spin_lock_init(&portdev->c_ovq_lock);
 	INIT_LIST_HEAD(&portdev->ports);
 	INIT_LIST_HEAD(&portdev->c_backlog);
+	INIT_LIST_HEAD(&portdev->ctrl_inbox);
 	INIT_WORK(&portdev->ctrl_work, vsp_ctrl_work);
 
 	ret = vsp_read_config(portdev);

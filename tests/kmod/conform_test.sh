@@ -36,7 +36,7 @@ boot() {
 	vm_add_port org.vsf.t3
 	rm -f "$VM_DIR"/*.sock
 	vm_args+=(-qmp "unix:$VM_DIR/qmp.sock,server=on,wait=off")
-	vm_start kconform "rig.noload=$2" "kmod.driver=$1"
+	vm_start kconform "rig.noload=$2" "kmod.driver=$1" suspend.pm_test_delay=1
 	vm_spawn python3 "$here/servant.py" "$VM_DIR" "$vm_timeout"
 	servant=$VM_LAST_PID
 	vm_wait

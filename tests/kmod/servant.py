@@ -18,7 +18,10 @@ per command on the ctl port and waits for one reply line ("ok ..." or
     hold P / drain P          stop reading P / read and discard everything
     plug P NR / unplug P      QMP: add (chardev + virtserialport nr=NR) /
                               remove the port named org.vsf.P
+    plugmany A B              plug ports mA..mB (nr A..B)
+    echoall A B               connect mA..mB, each echoing what it gets
     con_expect S / con_send S the virtconsole: wait for S / send S + newline
+                              (S is the rest of the line)
     bye                       exit 0
 
 Exits 0 on "bye" or when QEMU closes ctl, 1 at the deadline.  Python 3
@@ -125,6 +128,16 @@ class Port:
         except OSError as e:
             self.result = "fail recv at %d: %s" % (off, e)
 
+    def do_echo(self):
+        try:
+            while not self.stop:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.sock.sendall(data)
+        except OSError:
+            pass
+
     def do_drain(self):
         total = 0
         try:
@@ -230,14 +243,26 @@ class Servant:
             return "ok"
         if op == "bye":
             return None
-        if op in ("plug", "unplug", "con_expect", "con_send"):
-            if op == "plug":
-                return self.plug(args[0], args[1])
-            if op == "unplug":
-                return self.unplug(args[0])
-            if op == "con_expect":
-                return self.con_expect(args[0])
-            self.con.sendall(args[0].encode() + b"\n")
+        if op == "plug":
+            return self.plug(args[0], args[1])
+        if op == "unplug":
+            return self.unplug(args[0])
+        if op == "plugmany":
+            for nr in range(int(args[0]), int(args[1]) + 1):
+                r = self.plug("m%d" % nr, nr)
+                if r != "ok":
+                    return r
+            return "ok"
+        if op == "echoall":
+            for nr in range(int(args[0]), int(args[1]) + 1):
+                p = self.ports["m%d" % nr]
+                p.conn()
+                p.background(p.do_echo)
+            return "ok"
+        if op == "con_expect":
+            return self.con_expect(" ".join(args))
+        if op == "con_send":
+            self.con.sendall(" ".join(args).encode() + b"\n")
             return "ok"
         if port is None:
             return "fail no port %s" % args
