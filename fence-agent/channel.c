@@ -381,9 +381,9 @@ static int call_auto(struct agent_stream *s, struct agent_call *c)
 	return agent_chan_call_v1(s, c);
 }
 
-int agent_chan_call(struct agent_stream *s, struct agent_call *c)
+static int call_once(struct agent_stream *s, struct agent_call *c)
 {
-	int saw_v1, r;
+	int saw_v1;
 
 	c->version = 0;
 	c->code = -1;
@@ -394,9 +394,31 @@ int agent_chan_call(struct agent_stream *s, struct agent_call *c)
 	case AGENT_PROTO_V1:
 		return agent_chan_call_v1(s, c);
 	case AGENT_PROTO_V2:
-		r = agent_chan_call_v2(s, c, s->deadline, &saw_v1);
-		return r;
+		return agent_chan_call_v2(s, c, s->deadline, &saw_v1);
 	default:
 		return call_auto(s, c);
 	}
+}
+
+/* Still running on the host: ask again, same request id, until done. */
+static int still_running(const struct agent_stream *s,
+			 const struct agent_call *c, int r)
+{
+	return r == 0 && c->version == 2 &&
+	       c->code == VSF_V2_RESULT_IN_PROGRESS &&
+	       agent_ms_left(s->deadline) > AGENT_IN_PROGRESS_RETRY_MS;
+}
+
+int agent_chan_call(struct agent_stream *s, struct agent_call *c)
+{
+	int r;
+
+	c->retries = 0;
+	while (still_running(s, c, r = call_once(s, c))) {
+		say(c, 1, "v2: request %u still in progress on the host; "
+		    "asking again", c->request_id);
+		c->retries++;
+		(void)poll(NULL, 0, AGENT_IN_PROGRESS_RETRY_MS);
+	}
+	return r;
 }

@@ -63,13 +63,17 @@ struct agent_call {
 	unsigned int stale;	/* v2 frames ignored as not ours */
 	unsigned int bad;	/* frames that failed to decode */
 	int fell_back;		/* AUTO went to v1 */
+	unsigned int retries;	/* v2 IN_PROGRESS answers asked again */
 	int hello_unanswered;	/* fell back on silence: a late "abba" 1
 				 * for the HELLO may still come first */
 };
 
 /*
- * Run the exchange on @s (whose fd is open and drained).  0 with
- * call->version and call->code set, or:
+ * Run the exchange on @s (whose fd is open and drained).  A v2 answer of
+ * IN_PROGRESS is asked again every AGENT_IN_PROGRESS_RETRY_MS with the same
+ * request id (the host answers a retry from its cache, never acting
+ * twice) while the deadline allows.  0 with call->version and call->code
+ * set, or:
  *   -ETIMEDOUT      no complete answer before the deadline
  *   -ENOTCONN       the host side went away (retry on a fresh open with
  *                   the same request_id)

@@ -40,6 +40,7 @@ struct fake_host {
 	uint8_t v1_code;	/* v1 answer */
 	uint8_t v2_code;	/* v2 answer */
 	int records;		/* host list entries to send */
+	int busy;		/* answer IN_PROGRESS this many times */
 	/* recorded */
 	int hellos;
 	uint32_t hello_id;
@@ -165,7 +166,7 @@ static void v2_result(struct fake_host *h, struct vsf_v2_server_chan *sc,
 		n = vsf_v2_hostrec_encode(&rec, h->key, kl, buf, sizeof(buf));
 		put(h->fd, buf, (size_t)n);
 	}
-	m.code = h->v2_code;
+	m.code = h->busy-- > 0 ? VSF_V2_RESULT_IN_PROGRESS : h->v2_code;
 	m.count = (uint32_t)h->records;
 	n = vsf_v2_result_encode(&m, h->key, kl, buf, sizeof(buf));
 	put(h->fd, buf, (size_t)n);
@@ -541,6 +542,31 @@ TEST(retry_reuses_the_request_id)
 	CHECK_ERR(run(&h1, HOST_SILENT, &c, 300), -ETIMEDOUT);
 	CHECK_ERR(run(&h2, HOST_V2, &c, 2000), 0);
 	CHECK_ERR(h2.v2req.request_id, 4242);
+}
+
+TEST(in_progress_is_asked_again_with_the_same_id)
+{
+	struct fake_host h = { .v2_code = VSF_V2_RESULT_OK, .busy = 2 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_REBOOT, "guest2", AGENT_PROTO_AUTO);
+	CHECK_ERR(run(&h, HOST_V2, &c, 3000), 0);
+	CHECK_ERR(c.code, VSF_V2_RESULT_OK);
+	CHECK_ERR(c.retries, 2);
+	CHECK_ERR(h.hellos, 3);
+	CHECK_ERR(h.hello_id, 0x1234567);	/* the last HELLO's id */
+	CHECK_ERR(h.v2req.request_id, 0x1234567);
+}
+
+TEST(in_progress_until_the_deadline_is_reported)
+{
+	struct fake_host h = { .v2_code = VSF_V2_RESULT_OK, .busy = 1000 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_REBOOT, "guest2", AGENT_PROTO_V2);
+	CHECK_ERR(run(&h, HOST_V2, &c, 1200), 0);
+	CHECK_ERR(c.code, VSF_V2_RESULT_IN_PROGRESS);
+	CHECK(c.retries >= 1);
 }
 
 int main(void)

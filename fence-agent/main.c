@@ -183,26 +183,16 @@ static int open_port(struct run *run, const struct agent_port_cfg *cfg,
 	return 0;
 }
 
-/* One exchange on an open port; IN_PROGRESS answers are asked again. */
+/* One exchange on an open port (IN_PROGRESS is retried inside). */
 static int exchange(struct run *run, struct agent_port *port,
 		    struct agent_call *call)
 {
 	struct agent_stream s;
-	int r;
 
-	for (;;) {
-		agent_stream_init(&s, port->fd, run->deadline);
-		if (!agent_stream_host_connected(&s))
-			return -ENOTCONN;
-		r = agent_chan_call(&s, call);
-		if (r < 0 || call->version != 2 ||
-		    call->code != VSF_V2_RESULT_IN_PROGRESS ||
-		    agent_ms_left(run->deadline) == 0)
-			return r;
-		log_stderr(&run->o->debug, 1, "host: still in progress; "
-			   "asking again");
-		(void)poll(NULL, 0, AGENT_IN_PROGRESS_RETRY_MS);
-	}
+	agent_stream_init(&s, port->fd, run->deadline);
+	if (!agent_stream_host_connected(&s))
+		return -ENOTCONN;
+	return agent_chan_call(&s, call);
 }
 
 /*

@@ -84,6 +84,8 @@ static const char *v2_text(int code)
 		return "the host rejected our key: check key_file on both sides";
 	case VSF_V2_RESULT_TIMED_OUT:
 		return "the host's backend timed out";
+	case VSF_V2_RESULT_IN_PROGRESS:
+		return "the host was still working on it at our timeout";
 	case VSF_V2_RESULT_UNSUPPORTED:
 		return "the host does not support this operation";
 	case VSF_V2_RESULT_REPLAY:
