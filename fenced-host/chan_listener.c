@@ -76,6 +76,7 @@ struct chan_sock {
 	struct chan_call *calls;
 	unsigned int ncalls;
 	uint64_t garbage_logged;	/* rd.skipped when last logged */
+	bool parsing;			/* in parse_frames(): no re-entry */
 	struct vsf_v2_server_chan v2;	/* the outstanding v2 challenge */
 	struct chan_sock *next;
 };
@@ -300,6 +301,8 @@ static void send_v2_error(struct chan_sock *s, uint32_t request_id, int code)
 		(void)out_append(s, frame, (size_t)n);
 }
 
+static void parse_frames(struct chan_sock *s);
+
 static void on_reply(void *ctx, struct vsf_req *req, int rc,
 		     const struct vsf_hostlist *hl)
 {
@@ -317,8 +320,14 @@ static void on_reply(void *ctx, struct vsf_req *req, int rc,
 	else
 		encode_reply(s, vsf_req_op(req), rc, hl);
 	free(c);
-	if (sock_flush(s) < 0)
+	if (sock_flush(s) < 0) {
 		sock_retry(s, "write failed");
+		return;
+	}
+	/* a slot is free: frames already buffered must not wait for more
+	 * bytes that may never come */
+	if (!s->parsing && s->rd.len)
+		parse_frames(s);
 }
 
 /* Hand a request to the pipeline; @c says how to answer it. */
@@ -460,6 +469,7 @@ static void parse_frames(struct chan_sock *s)
 {
 	struct vsf_v2_any f;
 
+	s->parsing = true;
 	while (s->ncalls < MAX_PENDING && s->fd >= 0) {
 		int r = vsf_v2_next_frame(&s->rd, VSF_V2_V1_SERIAL_REQ, &f);
 
@@ -477,6 +487,7 @@ static void parse_frames(struct chan_sock *s)
 		else
 			note_garbage(s, -EBADRQC);
 	}
+	s->parsing = false;
 	note_garbage(s, 0);
 	if (s->fd >= 0 && sock_flush(s) < 0)
 		sock_retry(s, "write failed");
@@ -485,8 +496,21 @@ static void parse_frames(struct chan_sock *s)
 static void on_readable(struct chan_sock *s)
 {
 	size_t space;
-	uint8_t *tail = vsf_frame_reader_tail(&s->rd, &space);
-	ssize_t n = recv(s->fd, tail, space, MSG_DONTWAIT);
+	uint8_t *tail;
+	ssize_t n;
+
+	/*
+	 * Frames still buffered go first: reading into a full buffer would
+	 * make the reader drop bytes as garbage.  Read only with a free slot.
+	 */
+	if (s->rd.len)
+		parse_frames(s);
+	if (s->fd < 0 || s->ncalls >= MAX_PENDING) {
+		sock_update_events(s);
+		return;
+	}
+	tail = vsf_frame_reader_tail(&s->rd, &space);
+	n = recv(s->fd, tail, space, MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,12 +196,26 @@ static int open_listeners(struct fenced *f)
 	return 0;
 }
 
+/* One fd per guest channel: thousands of guests need more than 1024. */
+static void raise_fd_limit(struct fenced *f)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		vsf_logf(&f->log, LOG_WARNING, "cannot raise the open file "
+			 "limit: %s, ignoring", strerror(errno));
+}
+
 static int start(struct fenced *f)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	struct vsf_pipeline_cfg pc = { 0 };
 	int r;
 
+	raise_fd_limit(f);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
 		return vsf_log_err(&f->log, -EIO, "libvirt initialisation "
 				   "failed");
