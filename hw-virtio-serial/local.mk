@@ -15,7 +15,12 @@ hw_virtio_serial_vsdev_test_SOURCES = \
 hw_virtio_serial_vsdev_test_LDADD = hw-virtio-serial/libvsdev.a
 TESTS += hw-virtio-serial/vsdev_test
 
-EXTRA_DIST += hw-virtio-serial/build-qemu.sh
+# The stock Linux driver on our device inside a QEMU built from Debian's
+# source (build-qemu.sh, cached outside the tree by content hash).
+TESTS += tests/vsdev/qemu_vm_test.sh
+
+EXTRA_DIST += hw-virtio-serial/build-qemu.sh hw-virtio-serial/qemu \
+	tests/vsdev/qemu_vm_test.sh
 
 # libFuzzer target tests/fuzz/fuzz_vsdev.c (listed in FUZZ_TARGETS by
 # tests/fuzz/local.mk): a hostile guest against the core over the fake.
