@@ -67,6 +67,7 @@ int agent_exit_code(int rc, const struct agent_call *c)
 	case -EPROTONOSUPPORT:
 		return AGENT_EXIT_NO_ANSWER;
 	case -EPROTO:
+	case -ENAMETOOLONG:	/* a long name reached a v1 host */
 		return AGENT_EXIT_FAIL;
 	default:
 		return AGENT_EXIT_INTERNAL;
@@ -134,6 +135,9 @@ const char *agent_outcome_text(int rc, const struct agent_call *c,
 		       "or protocol=1";
 	case -EPROTO:
 		return "the host broke the protocol";
+	case -ENAMETOOLONG:
+		return "the domain name is longer than 63 bytes, which "
+		       "protocol v1 (a stock host) cannot carry";
 	default:
 		snprintf(buf, len, "%s", strerror(-rc));
 		return buf;

@@ -46,6 +46,7 @@ TEST(transport_failures)
 	CHECK_ERR(exit_for(-EBUSY, 0, -1), 6);
 	CHECK_ERR(exit_for(-ECONNREFUSED, 0, -1), 6);
 	CHECK_ERR(exit_for(-EREMOTEIO, 0, VSF_V2_RESULT_BAD_AUTH), 5);
+	CHECK_ERR(exit_for(-ENAMETOOLONG, 0, -1), 1);
 	CHECK_ERR(exit_for(-ENOMEM, 0, -1), 125);
 }
 
