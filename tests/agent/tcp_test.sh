@@ -12,6 +12,7 @@ set -u
 DAEMON=${AGENT_TEST_DAEMON:-stock}
 if [ -z "${AGENT_IN_NETNS:-}" ]; then
 	command -v unshare >/dev/null || skip "unshare missing: install util-linux"
+	unshare -n true 2>/dev/null || skip "cannot create a network namespace (run as root)"
 	AGENT_IN_NETNS=1 exec unshare -n sh "$0" "$@"
 fi
 ip link set lo up 2>/dev/null || skip "cannot bring up lo in a network namespace"
