@@ -126,7 +126,8 @@ struct vsp_port {
 	/* Console (hvc) ports only. */
 	bool is_console;
 	u32 vtermno;
-	struct hvc_struct *hvc;
+	struct hvc_struct *hvc;		/* under vsp_cons_lock */
+	bool hvc_pinned;		/* holds a module ref; vsp_cons_lock */
 	struct list_head cons_node;	/* in vsp_consoles */
 };
 
@@ -776,9 +777,57 @@ static int vsp_get_chars(u32 vtermno, char *data, int count)
 	return n;
 }
 
+/*
+ * hvc keeps calling vsp_hv_ops for as long as its tty is open, and an open
+ * hvc tty holds no reference on this module.  So the first open pins the
+ * module and the last close (or a hangup) unpins it: rmmod is refused while
+ * a console is in use, as it is for an open /dev/vportNpM.
+ */
+static int vsp_hvc_open(struct hvc_struct *hp, int data)
+{
+	struct vsp_port *port;
+	unsigned long flags;
+	int ret = 0;
+
+	spin_lock_irqsave(&vsp_cons_lock, flags);
+	list_for_each_entry(port, &vsp_consoles, cons_node) {
+		if (port->hvc != hp || port->hvc_pinned)
+			continue;
+		if (try_module_get(THIS_MODULE))
+			port->hvc_pinned = true;
+		else
+			ret = -ENODEV;
+		break;
+	}
+	spin_unlock_irqrestore(&vsp_cons_lock, flags);
+	return ret;
+}
+
+static void vsp_hvc_close(struct hvc_struct *hp, int data)
+{
+	struct vsp_port *port;
+	unsigned long flags;
+	bool put = false;
+
+	spin_lock_irqsave(&vsp_cons_lock, flags);
+	list_for_each_entry(port, &vsp_consoles, cons_node) {
+		if (port->hvc == hp && port->hvc_pinned) {
+			port->hvc_pinned = false;
+			put = true;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&vsp_cons_lock, flags);
+	if (put)
+		module_put(THIS_MODULE);
+}
+
 static const struct hv_ops vsp_hv_ops = {
 	.get_chars = vsp_get_chars,
 	.put_chars = vsp_put_chars,
+	.notifier_add = vsp_hvc_open,
+	.notifier_del = vsp_hvc_close,
+	.notifier_hangup = vsp_hvc_close,
 };
 
 /* Turns a port into /dev/hvcN.  Called with port->lock held. */
@@ -794,13 +843,14 @@ static int vsp_make_console(struct vsp_port *port)
 	spin_unlock_irq(&vsp_cons_lock);
 
 	hp = hvc_alloc(port->vtermno, 0, &vsp_hv_ops, PAGE_SIZE);
-	if (IS_ERR(hp)) {
-		spin_lock_irq(&vsp_cons_lock);
+	spin_lock_irq(&vsp_cons_lock);
+	if (IS_ERR(hp))
 		list_del(&port->cons_node);
-		spin_unlock_irq(&vsp_cons_lock);
+	else
+		port->hvc = hp;
+	spin_unlock_irq(&vsp_cons_lock);
+	if (IS_ERR(hp))
 		return PTR_ERR(hp);
-	}
-	port->hvc = hp;
 	port->is_console = true;
 	/* A console is always open on the guest side. */
 	WRITE_ONCE(port->guest_connected, true);
@@ -811,15 +861,19 @@ static int vsp_make_console(struct vsp_port *port)
 	return 0;
 }
 
+/*
+ * Removes the hvc console of a port.  The port stays on vsp_consoles until
+ * hvc_remove() returns: its hangup unpins the module through the list.
+ */
 static void vsp_drop_console(struct vsp_port *port)
 {
 	if (!port->is_console)
 		return;
+	hvc_remove(port->hvc);
 	spin_lock_irq(&vsp_cons_lock);
 	list_del(&port->cons_node);
-	spin_unlock_irq(&vsp_cons_lock);
-	hvc_remove(port->hvc);
 	port->hvc = NULL;
+	spin_unlock_irq(&vsp_cons_lock);
 }
 
 /* --------------------------------------------------- port add and remove */
@@ -933,6 +987,8 @@ static void vsp_unplug_port(struct vsp_port *port)
 	spin_lock_irq(&port->portdev->ports_lock);
 	list_del(&port->node);
 	spin_unlock_irq(&port->portdev->ports_lock);
+	/* No callback still runs with this port, e.g. inside hvc_poll(). */
+	virtio_synchronize_cbs(port->portdev->vdev);
 
 	mutex_lock(&port->lock);
 	vsp_drop_console(port);

@@ -567,33 +567,23 @@ out:
 }
 
 /*
- * Throttling: the host connects but does not read.  Non-blocking writes of
- * 4080 bytes succeed until the ring (and QEMU's chardev) is full, then give
- * EAGAIN and POLLOUT drops; a blocking write waits; draining the host side
- * brings POLLOUT back and releases the writer.
+ * Writes 4080-byte blocks to a non-blocking fd until it stays full.  QEMU
+ * takes buffers off the ring asynchronously (ioeventfd), so one EAGAIN is
+ * not enough: fill until a whole 300 ms pass adds nothing.  Returns the
+ * number of blocks written; *last is the last write's result.
  */
-static void t_throttle(struct ctx *c)
+static int fill_until_full(int fd, ssize_t *last)
 {
 	unsigned char buf[BLOCK];
-	int fd = open_port("t1", O_NONBLOCK), ev, blocks = 0;
-	struct bg_io b;
-	ssize_t n = 0;
+	int blocks = 0;
 
-	if (fd < 0 || host_conn(c, fd, "t1") || cmd(c, "hold t1")) {
-		fail(c, "nonblocking_write", "setup: fd %d, %s", fd, c->reply);
-		goto out;
-	}
 	pattern_fill(5, 0, buf, sizeof(buf));
-	/*
-	 * QEMU takes buffers off the ring asynchronously (ioeventfd), so fill
-	 * until a whole 300 ms pass adds nothing: then the ring is truly full.
-	 */
 	for (int round = 0; round < 20; round++) {
 		int added = 0;
 
 		while (blocks < 100000) {
-			n = write(fd, buf, sizeof(buf));
-			if (n < 0)
+			*last = write(fd, buf, sizeof(buf));
+			if (*last < 0)
 				break;
 			blocks++;
 			added++;
@@ -602,6 +592,26 @@ static void t_throttle(struct ctx *c)
 			break;
 		sleep_ms(300);
 	}
+	return blocks;
+}
+
+/*
+ * Throttling: the host connects but does not read.  Non-blocking writes of
+ * 4080 bytes succeed until the ring (and QEMU's chardev) is full, then give
+ * EAGAIN and POLLOUT drops; a blocking write waits; draining the host side
+ * brings POLLOUT back and releases the writer.
+ */
+static void t_throttle(struct ctx *c)
+{
+	int fd = open_port("t1", O_NONBLOCK), ev, blocks = 0;
+	struct bg_io b;
+	ssize_t n = 0;
+
+	if (fd < 0 || host_conn(c, fd, "t1") || cmd(c, "hold t1")) {
+		fail(c, "nonblocking_write", "setup: fd %d, %s", fd, c->reply);
+		goto out;
+	}
+	blocks = fill_until_full(fd, &n);
 	info(c, "blocks_until_full", "%d", blocks);
 	ev = poll_now(fd);
 	EXPECT(c, "nonblocking_write", n < 0 && errno == EAGAIN &&
@@ -1161,7 +1171,7 @@ static int read_pattern(int fd, unsigned seed, size_t len, int timeout_ms)
 /* A port whose host stops reading must not hold up another port. */
 static void t_fairness(struct ctx *c)
 {
-	unsigned char buf[BLOCK];
+	ssize_t n;
 	int f1 = open_port("t1", O_NONBLOCK), f2 = open_port("t2", O_NONBLOCK);
 	int blocks = 0, r;
 
@@ -1171,9 +1181,7 @@ static void t_fairness(struct ctx *c)
 		     c->reply);
 		goto out;
 	}
-	pattern_fill(5, 0, buf, sizeof(buf));
-	while (blocks < 100000 && write(f1, buf, sizeof(buf)) > 0)
-		blocks++;
+	blocks = fill_until_full(f1, &n);
 	if (cmd(c, "recv t2 %u 13", 1u << 20)) {
 		fail(c, "blocked_port_isolated", "host: %s", c->reply);
 		goto out;
@@ -1351,6 +1359,38 @@ out:
 			close(fd[i]);
 }
 
+/*
+ * Only one of the two drivers can be loaded: both own the "virtio-ports"
+ * class.  With stock loaded, vserial must refuse with EBUSY (and say why in
+ * dmesg); with vserial loaded, stock's own init fails.  Either way the
+ * loaded driver keeps working.
+ */
+static void t_other_driver(struct ctx *c)
+{
+	const char *other = c->reference ? "vserial" : "virtio_console";
+	char path[PATH_MAX];
+	int fd, r, err;
+
+	snprintf(path, sizeof(path), "/lib/modules/%s.ko", other);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fail(c, "other_driver_refused", "%s: %s", path,
+		     strerror(errno));
+		return;
+	}
+	r = (int)syscall(SYS_finit_module, fd, "", 0);
+	err = errno;
+	close(fd);
+	if (r == 0)
+		syscall(SYS_delete_module, other, O_NONBLOCK);
+	EXPECT(c, "other_driver_refused",
+	       r < 0 && (!c->reference || err == EBUSY),
+	       "loading %s gave %d (%s)", other, r, strerror(err));
+	info(c, "other_driver_errno", "%s: %s", other, strerror(err));
+	EXPECT(c, "works_after_other_driver", cmd(c, "ping") == 0, "%s",
+	       c->reply);
+}
+
 static void t_unload(struct ctx *c)
 {
 	char path[PATH_MAX];
@@ -1432,6 +1472,7 @@ int main(int argc, char **argv)
 	t_suspend(&c);
 	t_hotplug(&c);
 	t_many_ports(&c);
+	t_other_driver(&c);
 	t_unload(&c);
 	if (c.ctl >= 0)
 		cmd(&c, "bye");
