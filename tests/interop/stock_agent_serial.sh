@@ -1,5 +1,7 @@
 #!/bin/bash
-# Stock `fence_virt -D <pty>` against `vsf_peer serve-serial`.
+# Stock `fence_virt -D <pty>` against `vsf_peer serve-serial`, and stock
+# `fence_virt -A 127.0.0.1 -p PORT` (VMChannel mode) against
+# `vsf_peer serve-vmchannel`.
 #
 # vsf_peer decodes the stock agent's 74-byte requests and encodes its
 # replies (5-byte responses, 130-byte host records, terminator, trailing
@@ -105,4 +107,29 @@ vsf_check "seqnos below 1000000" 0 "$(awk '/^req /{
 	END { print n + 0 }' "$VSF_TMP/peer.log")"
 
 vsf_stop "$PEER"
+
+# VMChannel mode (no -D): the same serial framing over tcp to -A:-p, as a
+# guest with a guestfwd channel would send it.
+vsf_bg vmchan "$VSF_PEER" serve-vmchannel -l 60 guest1:$U1:on guest2:$U2:on
+vsf_wait_line "$VSF_TMP/vmchan.log" '^port [0-9]+' 5 ||
+	{ vsf_fail "serve-vmchannel printed no port"; vsf_finish; }
+PORT=$(awk '/^port /{print $2; exit}' "$VSF_TMP/vmchan.log")
+vmchan() {
+	OUT=$(timeout 30 "$FENCE_VIRT" -A 127.0.0.1 -p "$PORT" -t 5 "$@" \
+		2>>"$VSF_TMP/agent-stderr.log")
+	RC=$?
+}
+vmchan -o off -n guest1
+vsf_check "vmchannel off guest1: exit" 0 "$RC"
+vmchan -o status -n guest1
+vsf_check "vmchannel status after off: exit" 2 "$RC"
+vmchan -o reboot -n nosuch
+vsf_check "vmchannel reboot of unknown domain: exit" 1 "$RC"
+vmchan -o list
+vsf_check "vmchannel list: output" "$(printf '%-32s %s %s\n' guest1 $U1 off \
+	guest2 $U2 on)" "$OUT"
+vsf_check "vmchannel: every request re-encodes byte for byte" "4 0" \
+	"$(grep -c ' reencode=same$' "$VSF_TMP/vmchan.log") \
+$(grep '^req ' "$VSF_TMP/vmchan.log" | grep -vc ' reencode=same$')"
+
 vsf_finish

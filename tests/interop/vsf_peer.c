@@ -8,6 +8,10 @@
  *   vsf_peer serve-serial [-l SEC] [-L LINK] DOM...
  *	Open a pty, print "pty PATH", answer v1 serial requests written to
  *	the pty slave (stock `fence_virt -D PATH`) from the domain table.
+ *   vsf_peer serve-vmchannel [-l SEC] [-p PORT] DOM...
+ *	Like serve-serial but on 127.0.0.1:PORT (0 = any, printed as "port N"):
+ *	fence_virt's VMChannel mode (no -D) speaks the serial framing over
+ *	tcp to -A ADDR -p PORT.
  *   vsf_peer serve-tcp [-l SEC] [-p PORT] -k KEY [-C AUTH] [-c MINHASH] DOM...
  *	Listen on 127.0.0.1:PORT (0 = any free port), print "port N", and
  *	serve stock `fence_virt -T`: 176-byte signed request, then the
@@ -428,13 +432,38 @@ static int next_req_raw(struct vsf_frame_reader *fr,
 	return vsf_frame_next_serial_req(fr, req);
 }
 
-static int serve_serial(struct opts *o)
+/*
+ * Answer serial requests on the byte stream @fd until @end: returns
+ * -ETIMEDOUT at @end, -ECONNRESET when the peer hangs up, or -errno.
+ */
+static int serve_stream(int fd, struct opts *o, int64_t end)
 {
-	char path[128];
 	struct vsf_frame_reader fr;
 	struct vsf_serial_req req;
 	uint8_t raw[VSF_SERIAL_REQ_SIZE];
-	int64_t end = now_ms() + o->lifetime_ms;
+	int r;
+
+	vsf_frame_reader_init(&fr);
+	for (;;) {
+		r = fill_reader(fd, &fr, end);
+		if (r < 0)
+			return r;
+		while ((r = next_req_raw(&fr, &req, raw)) != 0) {
+			if (r < 0) {
+				printf("bad frame: %s\n", vsf_wire_strerror(r));
+				continue;
+			}
+			r = serial_answer(fd, &o->tab, &req, raw,
+					  now_ms() + o->step_ms);
+			if (r < 0)
+				return r;
+		}
+	}
+}
+
+static int serve_serial(struct opts *o)
+{
+	char path[128];
 	int slave = -1, r;
 	int m = open_pty(path, sizeof(path), &slave);
 
@@ -448,31 +477,12 @@ static int serve_serial(struct opts *o)
 	}
 	printf("pty %s\n", path);
 	fflush(stdout);
-	vsf_frame_reader_init(&fr);
-	for (;;) {
-		r = fill_reader(m, &fr, end);
-		if (r == -ETIMEDOUT)
-			break;
-		if (r < 0) {
-			fprintf(stderr, "serve-serial: read: %s\n",
-				strerror(-r));
-			return 1;
-		}
-		while ((r = next_req_raw(&fr, &req, raw)) != 0) {
-			if (r < 0) {
-				printf("bad frame: %s\n", vsf_wire_strerror(r));
-				continue;
-			}
-			r = serial_answer(m, &o->tab, &req, raw,
-					  now_ms() + o->step_ms);
-			if (r < 0)
-				fprintf(stderr, "serve-serial: write: %s\n",
-					strerror(-r));
-		}
-	}
+	r = serve_stream(m, o, now_ms() + o->lifetime_ms);
 	close(slave);
 	close(m);
-	return 0;
+	if (r != -ETIMEDOUT)
+		fprintf(stderr, "serve-serial: %s\n", strerror(-r));
+	return r == -ETIMEDOUT ? 0 : 1;
 }
 
 /* ---- tcp ---- */
@@ -612,6 +622,31 @@ static int serve_tcp(struct opts *o)
 	while ((c = accept_by(ls, end)) != -ETIMEDOUT) {
 		if (c >= 0)
 			tcp_serve_one(c, o);
+	}
+	close(ls);
+	return 0;
+}
+
+/* fence_virt's VMChannel mode: serial framing over a tcp connection. */
+static int serve_vmchannel(struct opts *o)
+{
+	int64_t end = now_ms() + o->lifetime_ms, until;
+	int port, c;
+	int ls = tcp_listen("127.0.0.1", o->port, &port);
+
+	if (ls < 0) {
+		fprintf(stderr, "serve-vmchannel: listen on port %d: %s\n",
+			o->port, strerror(-ls));
+		return 1;
+	}
+	printf("port %d\n", port);
+	fflush(stdout);
+	while ((c = accept_by(ls, end)) != -ETIMEDOUT) {
+		if (c < 0)
+			continue;
+		until = now_ms() + o->step_ms;
+		(void)serve_stream(c, o, until < end ? until : end);
+		close(c);
 	}
 	close(ls);
 	return 0;
@@ -959,6 +994,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vsf_peer serve-serial [-l SEC] [-L LINK] DOM...\n"
+		"       vsf_peer serve-vmchannel [-l SEC] [-p PORT] DOM...\n"
 		"       vsf_peer serve-tcp [-l SEC] [-p PORT] -k KEY [-C AUTH] [-c MINHASH] DOM...\n"
 		"       vsf_peer client-channel -s SOCK [-w SEC] [-t SEC] [-x] CMD...\n"
 		"       vsf_peer client-tcp [-a ADDR] -p PORT [-k KEY] [-C AUTH] [-c HASH] [-t SEC] [-x] CMD\n"
@@ -1078,6 +1114,8 @@ int main(int argc, char **argv)
 		return serve_serial(&o);
 	if (strcmp(mode, "serve-tcp") == 0)
 		return serve_tcp(&o);
+	if (strcmp(mode, "serve-vmchannel") == 0)
+		return serve_vmchannel(&o);
 	usage();
 	return EXIT_USAGE;
 }
