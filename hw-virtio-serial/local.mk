@@ -17,10 +17,15 @@ TESTS += hw-virtio-serial/vsdev_test
 
 # The stock Linux driver on our device inside a QEMU built from Debian's
 # source (build-qemu.sh, cached outside the tree by content hash).
-TESTS += tests/vsdev/qemu_vm_test.sh
+# Live migration between two such QEMUs with the port open (migprobe runs
+# in the guest).
+TESTS += tests/vsdev/qemu_vm_test.sh tests/vsdev/migrate_vm_test.sh
+check_PROGRAMS += tests/vsdev/migprobe
+tests_vsdev_migprobe_SOURCES = tests/vsdev/migprobe.c
 
 EXTRA_DIST += hw-virtio-serial/build-qemu.sh hw-virtio-serial/qemu \
-	tests/vsdev/qemu_vm_test.sh
+	tests/vsdev/qemu_vm_test.sh tests/vsdev/migrate_vm_test.sh \
+	tests/vsdev/migpeer.py tests/vsdev/guest
 
 # libFuzzer target tests/fuzz/fuzz_vsdev.c (listed in FUZZ_TARGETS by
 # tests/fuzz/local.mk): a hostile guest against the core over the fake.
