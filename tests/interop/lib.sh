@@ -12,14 +12,17 @@
 #   vsf_stop PID                 SIGTERM, up to 3 s grace, then SIGKILL.
 #   vsf_wait_exit PID [SEC]      wait (default 30 s) for a vsf_bg process to
 #                                end; sets VSF_RC; returns 1 on timeout.
-#   vsf_wait_line FILE ERE [SEC] wait (default 10 s) until FILE has a line
-#                                matching ERE; returns 1 on timeout.
+#   vsf_wait_line FILE ERE [SEC] [PID]
+#                                wait (default 10 s) until FILE has a line
+#                                matching ERE; returns 1 on timeout, 2 as
+#                                soon as PID (if given) has exited.
 #   vsf_start_fence_virtd NAME CONF READY_ERE [SEC]
 #                                start the STOCK fence_virtd in the
-#                                foreground mode (-F -d 5, line-buffered,
-#                                own pid file) as vsf_bg NAME, then wait
-#                                for READY_ERE in its log; returns 1 (and
-#                                stops it) if it never gets ready.
+#                                foreground mode (-F -d $VSF_FVD_DEBUG,
+#                                default 5; line-buffered; own pid file) as
+#                                vsf_bg NAME, then wait for READY_ERE in its
+#                                log; returns 1 (and stops it) if it exits
+#                                or is not ready in SEC (default 10) s.
 # Files:
 #   vsf_key FILE [BYTES]         random key file, mode 0600 (default 256 B).
 #   vsf_free_port                print a tcp port on 127.0.0.1 free just now.
@@ -170,10 +173,14 @@ vsf_wait_exit() {
 }
 
 vsf_wait_line() {
-	local file=$1 ere=$2 ticks=$(( ${3:-10} * 20 ))
+	local file=$1 ere=$2 ticks=$(( ${3:-10} * 20 )) pid=${4:-}
 	until grep -qE -- "$ere" "$file" 2>/dev/null; do
 		ticks=$((ticks - 1))
 		[ "$ticks" -le 0 ] && return 1
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			grep -qE -- "$ere" "$file" 2>/dev/null && return 0
+			return 2
+		fi
 		sleep 0.05
 	done
 	return 0
@@ -280,10 +287,10 @@ vsf_start_fence_virtd() {
 	local name=$1 conf=$2 ready=$3 sec=${4:-10}
 	# The daemon logs with stdio to stdout: force line buffering so the
 	# readiness line shows up when it happens, not at exit.
-	vsf_bg "$name" stdbuf -oL -eL "$FENCE_VIRTD" -F -d 5 -f "$conf" \
-		-p "$VSF_TMP/$name.pid"
-	if ! vsf_wait_line "$VSF_TMP/$name.log" "$ready" "$sec"; then
-		echo "fence_virtd ($name) not ready after ${sec}s: no '$ready'"
+	vsf_bg "$name" stdbuf -oL -eL "$FENCE_VIRTD" -F -d "${VSF_FVD_DEBUG:-5}" \
+		-f "$conf" -p "$VSF_TMP/$name.pid"
+	if ! vsf_wait_line "$VSF_TMP/$name.log" "$ready" "$sec" "$VSF_PID"; then
+		echo "fence_virtd ($name) exited or not ready after ${sec}s: no '$ready'"
 		vsf_stop "$VSF_PID"
 		return 1
 	fi

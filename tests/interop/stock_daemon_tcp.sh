@@ -21,15 +21,21 @@ vsf_key "$T/key" 4096
 vsf_key "$T/wrongkey" 4096
 
 # start_daemon NAME HASH [EXTRA_CONF]: stock daemon on a free port; sets
-# PORT and LOG.
+# PORT and LOG.  Another process may take the port between the probe and
+# the daemon's bind, so a daemon that exits early is retried on a new one.
 start_daemon() {
-	PORT=$(vsf_free_port)
-	vsf_conf_tcp "$T/$1.conf" "$URI" "$PORT" "$T/key" "$2"
-	[ -n "${3:-}" ] && sed -i "s|hash = \"$2\";|&\n\t\t$3|" "$T/$1.conf"
-	LOG=$T/$1.log
-	vsf_start_fence_virtd "$1" "$T/$1.conf" \
-		'^ipv4_listen: Success; fd = [0-9]+' 15 ||
-		{ vsf_fail "$1: stock fence_virtd did not listen"; vsf_finish; }
+	local try
+	for try in 1 2 3; do
+		PORT=$(vsf_free_port)
+		vsf_conf_tcp "$T/$1.conf" "$URI" "$PORT" "$T/key" "$2"
+		[ -n "${3:-}" ] &&
+			sed -i "s|hash = \"$2\";|&\n\t\t$3|" "$T/$1.conf"
+		LOG=$T/$1.log
+		vsf_start_fence_virtd "$1" "$T/$1.conf" \
+			'^ipv4_listen: Success; fd = [0-9]+' 15 && return 0
+	done
+	vsf_fail "$1: stock fence_virtd did not listen"
+	vsf_finish
 }
 
 # client ARGS... CMD: one request; sets RC and OUT.
