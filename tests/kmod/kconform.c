@@ -1408,6 +1408,23 @@ static void t_unload(struct ctx *c)
 	if (r == 0)
 		return;
 	close(fd);
+	/*
+	 * An open hvc tty calls into the driver too.  Stock holds no module
+	 * reference for it and would unload under the open tty, so only ours
+	 * is asked.
+	 */
+	fd = open("/dev/hvc0", O_RDWR | O_NOCTTY);
+	if (!c->reference) {
+		r = (int)syscall(SYS_delete_module, c->driver, O_NONBLOCK);
+		EXPECT(c, "rmmod_refused_while_hvc_open", fd >= 0 && r < 0 &&
+		       (errno == EWOULDBLOCK || errno == EBUSY),
+		       "hvc0 fd %d, delete_module gave %d (%s)", fd, r,
+		       strerror(errno));
+		if (r == 0)
+			return;
+	}
+	if (fd >= 0)
+		close(fd);
 	close(c->ctl);
 	c->ctl = -1;
 	r = (int)syscall(SYS_delete_module, c->driver, O_NONBLOCK);
