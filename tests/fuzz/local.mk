@@ -10,13 +10,22 @@
 # says how to run real campaigns.
 FUZZ_TARGETS = net_req serial_req serial_resp host_record frame_reader \
 	v2_decode v2_stream conf chan_xml
-FUZZ_EXTRA_conf = $(top_srcdir)/fenced-host/conf.c
 FUZZ_TARGETS += agent_reply  # fence-agent: FUZZ_EXTRA_agent_reply in fence-agent/local.mk
 FUZZ_TARGETS += vsdev  # hw-virtio-serial: FUZZ_EXTRA_vsdev in hw-virtio-serial/local.mk
 FUZZ_TARGETS += cpg_msg  # cluster: FUZZ_EXTRA_cpg_msg in cluster/local.mk
+FUZZ_TARGETS += agent_opts
+
+# The daemon's config parser (its domain-XML parser: FUZZ_EXTRA_chan_xml
+# further down).
+FUZZ_EXTRA_conf = $(top_srcdir)/fenced-host/conf.c
 tests/fuzz/fuzz_conf: $(FUZZ_EXTRA_conf) $(top_srcdir)/fenced-host/conf.h
 tests/fuzz/fuzz_chan_xml: $(top_srcdir)/fenced-host/chan_xml.c \
 	$(top_srcdir)/fenced-host/chan_xml.h
+# The agent's stdin option parser (what pacemaker writes to fence_vserial).
+FUZZ_EXTRA_agent_opts = -I$(top_srcdir)/fence-agent \
+	$(top_srcdir)/fence-agent/options.c
+tests/fuzz/fuzz_agent_opts: $(top_srcdir)/fence-agent/options.c \
+	$(top_srcdir)/fence-agent/options.h
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.h tests/fuzz/fuzz_v2.h \
 	tests/fuzz/gen_corpus.c tests/fuzz/corpus tests/fuzz/run-smoke.sh \
