@@ -340,3 +340,38 @@ vm_check_events() {
 		vm_fail "host_events_$dom" "got '$got', want '$want'"
 	fi
 }
+
+# --- the host fence daemon: stock fence_virtd or our vserial-fenced -------
+# VM_DAEMON=stock (default) or ours picks it; both read the same config.
+VM_DAEMON=${VM_DAEMON:-stock}
+VSERIAL_FENCED=${VSERIAL_FENCED:-$vm_build/fenced-host/vserial-fenced}
+
+# vm_fenced_start CONF UUID [WRAPPER...]: start the daemon in the foreground
+# (log: $VM_DIR/fenced.log), through WRAPPER (e.g. vm_ns) if given, and wait
+# until it has connected to the channel socket of the domain UUID.
+vm_fenced_start() {
+	local conf=$1 uuid=$2 ere
+	shift 2
+	if [ "$VM_DAEMON" = ours ]; then
+		[ -x "$VSERIAL_FENCED" ] || { vm_fail build "$VSERIAL_FENCED not built"; return 1; }
+		vm_spawn "$@" "$VSERIAL_FENCED" -F -d 1 -f "$conf" >"$VM_DIR/fenced.log" 2>&1
+		ere="connected, domain .*$uuid"
+	else
+		vm_spawn "$@" stdbuf -oL -eL "${FENCE_VIRTD:-/usr/sbin/fence_virtd}" \
+			-F -d 5 -f "$conf" -p "$VM_DIR/fenced.pid" >"$VM_DIR/fenced.log" 2>&1
+		ere="Registered $uuid on"
+	fi
+	VM_FENCED_PID=$VM_LAST_PID
+	vm_wait_for 20 grep -qE -- "$ere" "$VM_DIR/fenced.log"
+}
+
+# vm_fenced_count UUID NAME TARGET: requests for TARGET the daemon logged
+# from the channel of domain UUID called NAME (stock logs the UUID, ours the
+# name and socket).
+vm_fenced_count() {
+	if [ "$VM_DAEMON" = ours ]; then
+		grep -cE "request #[0-9]+ from channel $2 \(.*\)( v2)?: [a-z-]+ $3 -> " "$VM_DIR/fenced.log"
+	else
+		grep -cE "Request [0-9]+ seqno -?[0-9]+ src $1 target $3\$" "$VM_DIR/fenced.log"
+	fi
+}

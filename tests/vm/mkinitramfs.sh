@@ -1,13 +1,14 @@
 #!/bin/sh
 # mkinitramfs.sh - build (or find in the cache) the guest initramfs for tests/vm.
 #
-#   tests/vm/mkinitramfs.sh [-k KVER] [-m MODULE.ko]... [SRC[:DEST]]...
+#   tests/vm/mkinitramfs.sh [-k KVER] [-m MODULE.ko]... [SRC[:DEST[:MODE]]]...
 #
 # Prints the path of a gzip'd newc cpio holding: busybox-static as /bin/busybox,
 # tests/vm/init as /init, the Debian guest kernel's virtio modules (load order in
 # /etc/rig-modules), any extra modules given with -m (loaded after virtio_pci,
 # before virtio_console), and the extra files SRC copied to DEST (default: the
-# same absolute path).  A dynamically linked ELF extra brings the shared
+# same absolute path) with MODE (default 755 if SRC is executable, else 644;
+# every file is owned by root).  A dynamically linked ELF extra brings the shared
 # libraries ldd lists for it, at their own paths, so it runs in the guest.
 #
 # The archive is named after the sha256 of everything that goes in (file
@@ -89,12 +90,17 @@ done
 add "$moddir/drivers/$console_mod.ko" /lib/modules/virtio_console.ko 644
 for x in "$@"; do
 	src=${x%%:*}
-	dest=${x#*:}
-	[ "$dest" = "$x" ] && dest=$src
+	dest=$src mode=""
+	case $x in *:*) dest=${x#*:} ;; esac
+	case $dest in *:*) mode=${dest#*:}; dest=${dest%%:*} ;; esac
 	case $dest in /*) ;; *) die "'$x': DEST must be absolute" ;; esac
+	case $mode in "" | [0-7][0-7][0-7] | [0-7][0-7][0-7][0-7]) ;;
+	*) die "'$x': MODE must be octal" ;; esac
 	[ -f "$src" ] || die "'$src' not found"
-	mode=644
-	[ -x "$src" ] && mode=755
+	if [ -z "$mode" ]; then
+		mode=644
+		[ -x "$src" ] && mode=755
+	fi
 	add "$src" "$dest" "$mode"
 	file_is_static "$src" || add_libs "$src"
 done

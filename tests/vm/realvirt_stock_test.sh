@@ -2,12 +2,12 @@
 # tests/vm/realvirt_stock_test.sh - the real path: a private libvirtd
 # (libvirt_ns.sh) runs two TCG domains; guest A has the named channel
 # org.clusterlabs.fence.0 and fences guest B with fence_vserial through the
-# STOCK fence_virtd (serial listener, mode vmchannel, libvirt backend on
-# qemu:///system).  Checked from the host too: libvirt's lifecycle events and
+# STOCK fence_virtd (VM_DAEMON=ours: our vserial-fenced; serial listener,
+# mode vmchannel, libvirt backend on qemu:///system).  Checked from the host too: libvirt's lifecycle events and
 # `virsh domstate`.  A request for domain C, outside A's group, is denied.
 . "$(dirname "$0")/lib.sh"
 . "$vm_here/../interop/lib.sh"	# fence_virt.conf, fence_virtd start
-vm_setup realvirt_stock
+vm_setup realvirt_$VM_DAEMON
 for p in libvirtd virtlogd virsh unshare nsenter stdbuf "$FENCE_VIRTD"; do
 	command -v "$p" >/dev/null ||
 		vm_skip "$p not found; run tools/install-deps (libvirt-daemon-system, fence-virtd)"
@@ -15,7 +15,9 @@ done
 VSF_TMP=$VM_DIR
 agent=$vm_build/fence-agent/fence_vserial
 [ -x "$agent" ] || { vm_fail build "$agent not built"; vm_report; }
+vsf_key "$VM_DIR/key"
 vm_initramfs "$agent:/usr/sbin/fence_vserial" $(vm_nss_extras) \
+	"$VM_DIR/key:/etc/cluster/fence_xvm.key:600" \
 	"$vm_here/guest/realvirt.sh:/tests/realvirt.sh" \
 	"$vm_here/guest/idle.sh:/tests/idle.sh"
 
@@ -27,7 +29,6 @@ vm_domain_xml vsfA "$UA" realvirt "rig.ports=org.clusterlabs.fence.0 rig.b=vsfB 
 	org.clusterlabs.fence.0 >"$VM_DIR/A.xml"
 vm_domain_xml vsfB "$UB" idle "" >"$VM_DIR/B.xml"
 vm_domain_xml vsfC "$UC" idle "" >"$VM_DIR/C.xml"
-vsf_key "$VM_DIR/key"
 vsf_conf_serial "$VM_DIR/fvd.conf" qemu:///system "$VM_DIR" vmchannel "$VM_DIR/key" \
 "groups {
 	group {
@@ -45,12 +46,10 @@ vm_virsh define "$VM_DIR/C.xml" >/dev/null || vm_fail define_c "virsh define fai
 { vm_virsh define "$VM_DIR/B.xml" && vm_virsh start vsfB; } >/dev/null ||
 	vm_fail start_b "virsh define/start failed"
 vm_virsh create --paused "$VM_DIR/A.xml" >/dev/null || vm_fail create_a "virsh create failed"
-vm_spawn vm_ns stdbuf -oL -eL "$FENCE_VIRTD" -F -d 5 -f "$VM_DIR/fvd.conf" \
-	-p "$VM_DIR/fvd.pid" >"$VM_DIR/fvd.log" 2>&1
-if vsf_wait_line "$VM_DIR/fvd.log" "Registered $UA on" 20; then
-	vm_ok stock_daemon_registered_a
+if vm_fenced_start "$VM_DIR/fvd.conf" "$UA" vm_ns; then
+	vm_ok daemon_connected_a
 else
-	vm_fail stock_daemon_registered_a "$(tail -5 "$VM_DIR/fvd.log")"
+	vm_fail daemon_connected_a "$(tail -5 "$VM_DIR/fenced.log")"
 fi
 VM_LOG=$VM_DIR/vsfA.console.log
 VM_T0=$(vm_now)
@@ -67,4 +66,8 @@ st=$(vm_virsh domstate vsfC 2>&1)
 # Creating B was "Started Booted"; then off, on, reboot (destroy + create).
 vm_check_events vsfB "Started Booted" "Stopped Destroyed" "Started Booted" \
 	"Stopped Destroyed" "Started Booted"
+n=$(vm_fenced_count "$UA" vsfA vsfB)
+[ "$n" -eq 7 ] && vm_ok daemon_served_7_requests_for_b ||
+	vm_fail daemon_served_7_requests_for_b "$n requests from vsfA for vsfB logged, want 7"
+[ "$vm_failed" -eq 0 ] || { echo "---- fenced.log"; tail -30 "$VM_DIR/fenced.log"; }
 vm_report

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/vm/stock_agent_test.sh - stock fence_virt inside a TCG guest against
-# the stock fence_virtd (serial listener, mode "serial", libvirt backend on a
-# test-driver node) over a virtio console (/dev/hvc0) and over an emulated
+# the stock fence_virtd, or our vserial-fenced with VM_DAEMON=ours (serial
+# listener, mode "serial", libvirt backend on a test-driver node) over a virtio console (/dev/hvc0) and over an emulated
 # UART (/dev/ttyS1).  One boot.  The guest starts paused so the daemon can
 # connect to QEMU's sockets first, as it would to a running libvirt domain.
 . "$(dirname "$0")/lib.sh"
@@ -28,25 +28,24 @@ vsf_conf_serial "$VM_DIR/fvd.conf" "test://$NODE" "$VM_DIR" serial "$VM_DIR/key"
 VM_PAUSED=1 vm_start stock_agent
 vm_wait_for 10 test -S "$hvc_sock" && vm_wait_for 10 test -S "$uart_sock" ||
 	{ vm_fail qemu_sockets "QEMU did not create its sockets"; vm_report; }
-if vsf_start_fence_virtd fvd "$VM_DIR/fvd.conf" "Registered $U2 on" 15 &&
-	vsf_wait_line "$VM_DIR/fvd.log" "Registered $U1 on" 5; then
-	vm_pids+=("$VSF_PID")
-	vm_ok stock_daemon_registered_both_sockets
+if vm_fenced_start "$VM_DIR/fvd.conf" "$U1" &&
+	vm_wait_for 10 grep -q "$U2" "$VM_DIR/fenced.log"; then
+	vm_ok daemon_connected_both_sockets
 else
-	vm_fail stock_daemon_registered_both_sockets "$(tail -5 "$VM_DIR/fvd.log")"
+	vm_fail daemon_connected_both_sockets "$(tail -5 "$VM_DIR/fenced.log")"
 fi
 vm_cont || vm_fail qmp_cont "could not start the guest CPU"
 vm_wait
 
 # The daemon saw each request on the right socket (src = that domain's
 # UUID): 7 per device name "target" (status x4, off, on, reboot).
-for u in "$U1" "$U2"; do
-	n=$(grep -cE "Request [0-9]+ seqno -?[0-9]+ src $u target target" "$VM_DIR/fvd.log")
+for u in "$U1:guest1" "$U2:guest1-uart"; do
+	n=$(vm_fenced_count "${u%%:*}" "${u#*:}" target)
 	if [ "$n" -eq 7 ]; then
-		vm_ok "daemon_requests_from_$u"
+		vm_ok "daemon_requests_from_${u#*:}"
 	else
-		vm_fail "daemon_requests_from_$u" "$n requests for 'target' logged, want 7"
+		vm_fail "daemon_requests_from_${u#*:}" "$n requests for 'target' logged, want 7"
 	fi
 done
-[ "$vm_failed" -eq 0 ] || { echo "---- fvd.log"; tail -40 "$VM_DIR/fvd.log"; }
+[ "$vm_failed" -eq 0 ] || { echo "---- fenced.log"; tail -40 "$VM_DIR/fenced.log"; }
 vm_report

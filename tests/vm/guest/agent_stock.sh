@@ -1,8 +1,13 @@
 # tests/vm/guest/agent_stock.sh - rig.test=agent_stock: our fence_vserial in
 # the guest, on the named virtio-serial port org.clusterlabs.fence.0 (found by
-# name, as pacemaker would run it: no device option), against the STOCK
-# fence_virtd in mode "vmchannel" on the host.  Domain "target" lives in the
+# name, as pacemaker would run it: no device option), against the host
+# daemon (rig.daemon=stock|ours) in mode "vmchannel".  Domain "target" lives in the
 # host's libvirt test driver.
+
+daemon=stock
+for a in $(cat /proc/cmdline); do
+	case $a in rig.daemon=*) daemon=${a#*=} ;; esac
+done
 
 # fa NAME WANT_RC ERE ARGS...: run fence_vserial, check rc and output
 fa() {
@@ -45,6 +50,12 @@ fa auto_off 0 '' -o off -n target
 fa auto_status_off 2 'Status: OFF' -o status -n target
 fa auto_on 0 '' -o on -n target
 fa auto_list 0 'target' -o list
+# v1 cannot say why; v2 (ours) says "no such domain" with exit 4.
+if [ "$daemon" = ours ]; then
+	fa auto_unknown_domain_not_found 4 'no such domain' -o off -n nosuchdomain
+else
+	fa auto_unknown_domain_fails 1 '' -o off -n nosuchdomain
+fi
 # Pacemaker's way: key=value lines on stdin, no arguments.
 out=$(printf 'action=status\nplug=target\ntimeout=20\n' | fence_vserial 2>&1)
 rc=$?
