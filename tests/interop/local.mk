@@ -11,7 +11,7 @@ INTEROP_TESTS = \
 	tests/interop/stock_daemon_channel.sh \
 	tests/interop/stock_daemon_tcp.sh
 TESTS += $(INTEROP_TESTS)
-EXTRA_DIST += tests/interop/lib.sh $(INTEROP_TESTS)
+EXTRA_DIST += tests/interop/lib.sh tests/interop/README.md $(INTEROP_TESTS)
 
 # Protocol v2 against the stock daemon (proto-v2 engineer).
 check_PROGRAMS += tests/interop/v2_probe
