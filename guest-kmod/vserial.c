@@ -51,6 +51,8 @@
 #define VSP_MAX_WRITE		(32 * 1024)
 #define VSP_RXBUF_SIZE		PAGE_SIZE
 #define VSP_CLASS_NAME		"virtio-ports"
+/* A device that stops taking control messages must not eat all memory. */
+#define VSP_CTRL_BACKLOG_MAX	4096
 
 /* A receive or transmit buffer; the device sees only data[0..size). */
 struct vsp_buf {
@@ -76,6 +78,7 @@ struct vsp_ctrl {
 struct vsp_dev {
 	struct virtio_device *vdev;
 	struct list_head node;		/* in vsp_devs */
+	spinlock_t c_ivq_lock;		/* c_ivq: ctrl_work vs refills */
 	struct virtqueue *c_ivq;
 	struct virtqueue *c_ovq;
 	struct virtqueue **in_vqs;
@@ -86,6 +89,7 @@ struct vsp_dev {
 
 	spinlock_t c_ovq_lock;		/* c_ovq, c_backlog, stopped */
 	struct list_head c_backlog;	/* messages not yet on the ring */
+	unsigned int c_backlog_len;
 	bool stopped;			/* reset/frozen: send nothing */
 
 	struct work_struct ctrl_work;
@@ -240,6 +244,7 @@ static void vsp_ctrl_flush_locked(struct vsp_dev *portdev)
 		if (virtqueue_add_outbuf(portdev->c_ovq, &sg, 1, c, GFP_ATOMIC))
 			break;	/* ring full: the c_ovq callback retries */
 		list_del_init(&c->node);
+		portdev->c_backlog_len--;
 		added = true;
 	}
 	if (added)
@@ -269,12 +274,18 @@ static void vsp_send_ctrl(struct vsp_dev *portdev, u32 id, u16 event,
 	c->msg.value = cpu_to_virtio16(vdev, value);
 
 	spin_lock_irqsave(&portdev->c_ovq_lock, flags);
-	if (portdev->stopped) {
+	if (portdev->stopped ||
+	    portdev->c_backlog_len >= VSP_CTRL_BACKLOG_MAX) {
+		if (!portdev->stopped)
+			dev_err_ratelimited(&vdev->dev,
+					    "device takes no control messages: event %u dropped\n",
+					    event);
 		spin_unlock_irqrestore(&portdev->c_ovq_lock, flags);
 		kfree(c);
 		return;
 	}
 	list_add_tail(&c->node, &portdev->c_backlog);
+	portdev->c_backlog_len++;
 	vsp_ctrl_flush_locked(portdev);
 	spin_unlock_irqrestore(&portdev->c_ovq_lock, flags);
 }
@@ -1140,22 +1151,25 @@ static void vsp_ctrl_collect(struct vsp_dev *portdev)
 	struct vsp_buf *buf;
 	bool requeued = false;
 
+	spin_lock_irq(&portdev->c_ivq_lock);
 	while ((buf = vsp_get_inbuf(vq))) {
-		m = kmalloc(struct_size(m, data, buf->len), GFP_KERNEL);
+		m = kmalloc(struct_size(m, data, buf->len), GFP_ATOMIC);
 		if (m) {
 			m->len = buf->len;
 			memcpy(m->data, buf->data, buf->len);
 			list_add_tail(&m->node, &portdev->ctrl_inbox);
 		} else {
-			dev_err(&portdev->vdev->dev,
-				"no memory: control message dropped\n");
+			dev_err_ratelimited(&portdev->vdev->dev,
+					    "no memory: control message dropped\n");
 		}
 		if (vsp_add_inbuf(vq, buf) < 0)
-			dev_warn(&portdev->vdev->dev, "control rx ring shrank\n");
+			dev_warn_ratelimited(&portdev->vdev->dev,
+					     "control rx ring shrank\n");
 		requeued = true;
 	}
 	if (requeued)
 		virtqueue_kick(vq);
+	spin_unlock_irq(&portdev->c_ivq_lock);
 }
 
 static void vsp_ctrl_work(struct work_struct *work)
@@ -1247,7 +1261,7 @@ static int vsp_start(struct vsp_dev *portdev)
 	portdev->stopped = false;
 	spin_unlock_irq(&portdev->c_ovq_lock);
 	if (portdev->multiport &&
-	    !vsp_fill_rxq(portdev->c_ivq, &portdev->c_ovq_lock)) {
+	    !vsp_fill_rxq(portdev->c_ivq, &portdev->c_ivq_lock)) {
 		virtio_reset_device(portdev->vdev);
 		portdev->vdev->config->del_vqs(portdev->vdev);
 		return -ENOMEM;
@@ -1274,6 +1288,7 @@ static void vsp_stop(struct vsp_dev *portdev)
 		list_del(&c->node);
 		kfree(c);
 	}
+	portdev->c_backlog_len = 0;
 	list_for_each_entry_safe(m, mtmp, &portdev->ctrl_inbox, node) {
 		list_del(&m->node);
 		kfree(m);
@@ -1316,6 +1331,7 @@ static int vsp_probe(struct virtio_device *vdev)
 	vdev->priv = portdev;
 	spin_lock_init(&portdev->ports_lock);
 	spin_lock_init(&portdev->c_ovq_lock);
+	spin_lock_init(&portdev->c_ivq_lock);
 	INIT_LIST_HEAD(&portdev->ports);
 	INIT_LIST_HEAD(&portdev->c_backlog);
 	INIT_LIST_HEAD(&portdev->ctrl_inbox);
@@ -1413,7 +1429,8 @@ static void vsp_port_detach_vqs(struct vsp_port *port)
 	spin_lock_irq(&port->inbuf_lock);
 	inbuf = port->inbuf;
 	port->inbuf = NULL;
-	vsp_drain_vq(port->in_vq);
+	if (port->in_vq)
+		vsp_drain_vq(port->in_vq);
 	port->in_vq = NULL;
 	WRITE_ONCE(port->host_connected, false);
 	spin_unlock_irq(&port->inbuf_lock);
@@ -1421,7 +1438,8 @@ static void vsp_port_detach_vqs(struct vsp_port *port)
 	kfree(inbuf);
 
 	spin_lock_irq(&port->outvq_lock);
-	vsp_drain_vq(port->out_vq);
+	if (port->out_vq)
+		vsp_drain_vq(port->out_vq);
 	port->out_vq = NULL;
 	spin_unlock_irq(&port->outvq_lock);
 }
