@@ -12,6 +12,7 @@
  *	vmprobe eof DEV           write CLOSE\n; the host hangs up; POLLHUP, read 0
  *	vmprobe enxio DEV         open() fails with ENXIO (a console port)
  *	vmprobe tty DEV           DEV opens and is a tty
+ *	vmprobe expect DEV WORD   read lines from DEV until one is WORD
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -277,9 +278,45 @@ static int cmd_tty(const char *dev)
 	return 0;
 }
 
+/* Host-to-guest cues: the harness writes WORD\n when the guest may go on. */
+static int cmd_expect(const char *dev, const char *word, int timeout)
+{
+	long long deadline = now_ms() + timeout;
+	char line[MSG_MAX + 1];
+	size_t len = 0;
+	int fd = open_port(dev, O_NONBLOCK);
+
+	if (fd < 0)
+		return fail(dev, fd);
+	for (;;) {
+		char c;
+		int r = read_n(fd, &c, 1, deadline);
+
+		if (r < 0)
+			return fail("waiting for the cue", r);
+		if (r == 0) {	/* host not connected yet: POLLHUP, read 0 */
+			if (left_ms(deadline) == 0)
+				return fail("waiting for the cue", -ETIMEDOUT);
+			usleep(20000);
+			continue;
+		}
+		if (c != '\n') {
+			if (len < MSG_MAX)
+				line[len++] = c;
+			continue;
+		}
+		line[len] = '\0';
+		len = 0;
+		if (strcmp(line, word) == 0)
+			break;
+	}
+	close(fd);
+	return 0;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: vmprobe [-t MS] echo|busy|hup|eof|enxio|tty DEV [MSG]\n");
+	fprintf(stderr, "usage: vmprobe [-t MS] echo|busy|hup|eof|enxio|tty|expect DEV [MSG|WORD]\n");
 	return 2;
 }
 
@@ -313,5 +350,7 @@ int main(int argc, char **argv)
 		return cmd_enxio(dev);
 	if (strcmp(cmd, "tty") == 0)
 		return cmd_tty(dev);
+	if (strcmp(cmd, "expect") == 0 && argc - i == 3)
+		return cmd_expect(dev, argv[i + 2], timeout);
 	return usage();
 }
