@@ -7,10 +7,22 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "fuzz_v2.h"
+
+/* A MAC'd frame that verified stops verifying when any one bit flips. */
+static void check_tamper(uint8_t *f, size_t n)
+{
+	size_t at = (f[8] * 31u + f[n - 1]) % n;
+
+	FUZZ_ASSERT(vsf_v2_verify(fuzz_key, FUZZ_KEYLEN, f, n) == 0);
+	f[at] ^= 0x80;
+	FUZZ_ASSERT(vsf_v2_verify(fuzz_key, FUZZ_KEYLEN, f, n) == -EBADMSG);
+	f[at] ^= 0x80;
+}
 
 /* Decode @f with every decoder; at most one may accept it. */
 static void decode_all(const uint8_t *f, size_t n)
@@ -59,6 +71,8 @@ static void decode_all(const uint8_t *f, size_t n)
 		FUZZ_ASSERT(len > 0 && (size_t)len == n);
 		FUZZ_ASSERT(memcmp(out, f, n) == 0);
 		FUZZ_ASSERT(vsf_v2_frame_len(f, n) == len);
+		if (f[7] != VSF_V2_TYPE_HELLO && f[7] != VSF_V2_TYPE_ERROR)
+			check_tamper(out, n);
 	}
 }
 
