@@ -32,7 +32,9 @@ struct port {
 	bool guest_ready;	/* PORT_READY(1) seen since reset */
 	bool guest_connected;	/* guest has the port open */
 	bool host_connected;	/* backend has its end open */
-	bool announced;		/* the guest knows the port (ADD delivered) */
+	bool announced;		/* the guest knows the port (ADD delivered);
+				 * kept across a reset: a restoring driver
+				 * still knows it */
 	bool throttled;		/* backend took less than offered */
 	bool queued;		/* in the run queue */
 	bool tx_held;		/* tx_buf popped, tx_off bytes consumed */
@@ -52,6 +54,8 @@ struct vsdev {
 	int broken;		/* 0 or the negative errno that broke us */
 	bool ctrl_tx_pending;
 	struct port **ports;	/* max_ports slots */
+	bool *gone;		/* removed while the guest knew it, REMOVE not
+				 * delivered yet (kept across a reset) */
 	/* host->guest control messages waiting for a buffer: a ring */
 	struct vsdev_ctrl_msg *ctrlq;
 	uint32_t ctrl_head, ctrl_len, ctrl_cap;
@@ -340,6 +344,8 @@ static void ctrl_flush(struct vsdev *dev)
 		p = find_port(dev, m.id);
 		if (p && m.event == VSDEV_PORT_ADD)
 			p->announced = true;
+		if (m.event == VSDEV_PORT_REMOVE)
+			dev->gone[m.id] = false;
 	}
 	if (pushed)
 		dev->t->ops->notify(dev->t, VSDEV_VQ_CTRL_RX);
@@ -376,18 +382,44 @@ static void port_ready(struct vsdev *dev, struct port *p)
 		ctrl_queue(dev, p->id, VSDEV_PORT_OPEN, 1);
 }
 
+/*
+ * A driver that restores after a reset (Linux freeze/restore) sends no
+ * DEVICE_READY, only PORT_READY for the ports it remembers.  Tell it what
+ * changed meanwhile: removals first (an id may have been re-used), then
+ * the ports it has not been told about.
+ */
+static void restore_ready(struct vsdev *dev)
+{
+	dev->device_ready = true;
+	for (uint32_t i = 0; i < dev->max_ports; i++)
+		if (dev->gone[i])
+			ctrl_queue(dev, i, VSDEV_PORT_REMOVE, 1);
+	for (uint32_t i = 0; i < dev->max_ports; i++)
+		if (dev->ports[i] && !dev->ports[i]->announced)
+			ctrl_queue(dev, i, VSDEV_PORT_ADD, 1);
+}
+
+/* A fresh driver: it knows no port yet. */
+static void device_ready(struct vsdev *dev)
+{
+	dev->device_ready = true;
+	for (uint32_t i = 0; i < dev->max_ports; i++) {
+		dev->gone[i] = false;
+		if (dev->ports[i]) {
+			dev->ports[i]->announced = false;
+			ctrl_queue(dev, i, VSDEV_PORT_ADD, 1);
+		}
+	}
+}
+
 static void handle_ctrl_msg(struct vsdev *dev, uint32_t id, uint16_t event,
 			    uint16_t value)
 {
 	struct port *p = find_port(dev, id);
 
 	if (event == VSDEV_DEVICE_READY) {
-		if (!value || dev->device_ready)
-			return;		/* driver failure / repeat: no-op */
-		dev->device_ready = true;
-		for (uint32_t i = 0; i < dev->max_ports; i++)
-			if (dev->ports[i])
-				ctrl_queue(dev, i, VSDEV_PORT_ADD, 1);
+		if (value && !dev->device_ready)
+			device_ready(dev);	/* else failure/repeat: no-op */
 		return;
 	}
 	if (!p || (event != VSDEV_PORT_READY && event != VSDEV_PORT_OPEN)) {
@@ -395,6 +427,8 @@ static void handle_ctrl_msg(struct vsdev *dev, uint32_t id, uint16_t event,
 		return;
 	}
 	if (event == VSDEV_PORT_READY) {
+		if (value && !dev->device_ready)
+			restore_ready(dev);
 		if (value)
 			port_ready(dev, p);
 		else
@@ -751,8 +785,11 @@ int vsdev_port_remove(struct vsdev *dev, uint32_t id)
 	}
 	rx_drop_all(dev, p);
 	add_pending = ctrl_purge(dev, id);
-	if (p->announced && !add_pending)
-		ctrl_queue(dev, id, VSDEV_PORT_REMOVE, 1);
+	if (p->announced && !add_pending) {
+		dev->gone[id] = true;
+		if (dev->device_ready)
+			ctrl_queue(dev, id, VSDEV_PORT_REMOVE, 1);
+	}
 	dev->ports[id] = NULL;	/* a stale run queue entry is skipped */
 	free(p);
 	ctrl_flush(dev);
@@ -834,9 +871,10 @@ int vsdev_new(const struct vsdev_config *cfg, struct vsdev_transport *t,
 	/* ADD, REMOVE, CONSOLE, NAME, two OPENs per port: ctrl_queue's bound */
 	dev->ctrl_cap = 8 * (cfg->max_ports + 1);
 	dev->ports = calloc(cfg->max_ports, sizeof(*dev->ports));
+	dev->gone = calloc(cfg->max_ports, sizeof(*dev->gone));
 	dev->ctrlq = calloc(dev->ctrl_cap, sizeof(*dev->ctrlq));
 	dev->runq = calloc(cfg->max_ports, sizeof(*dev->runq));
-	if (!dev->ports || !dev->ctrlq || !dev->runq) {
+	if (!dev->ports || !dev->gone || !dev->ctrlq || !dev->runq) {
 		vsdev_free(dev);
 		return -ENOMEM;
 	}
@@ -851,6 +889,7 @@ struct vsdev *vsdev_free(struct vsdev *dev)
 	for (uint32_t i = 0; dev->ports && i < dev->max_ports; i++)
 		free(dev->ports[i]);
 	free(dev->ports);
+	free(dev->gone);
 	free(dev->ctrlq);
 	free(dev->runq);
 	free(dev);
@@ -889,7 +928,6 @@ static void forget_guest(struct vsdev *dev)
 		p->throttled = false;
 		p->queued = false;
 		p->guest_ready = false;
-		p->announced = false;
 		set_guest_connected(dev, p, false);
 	}
 	dev->run_len = 0;

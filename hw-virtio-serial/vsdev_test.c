@@ -989,6 +989,68 @@ TEST(port_ready_after_reset_is_answered_again)
 	rig_free(r);
 }
 
+/* Linux freeze/restore: reset, then PORT_READY for known ports only. */
+static void restore_driver(struct rig *r, const uint32_t *ids, int n)
+{
+	vsdev_reset(r->dev);
+	vsdev_set_features(r->dev, vsdev_features(r->dev));
+	vsdev_set_driver_ok(r->dev, true);
+	for (int i = 0; i < 4; i++)
+		fake_add_in(r->f, VSDEV_VQ_CTRL_RX, 4096);
+	for (int i = 0; i < n; i++)
+		fake_send_ctrl(r->f, ids[i], VSDEV_PORT_READY, 1);
+}
+
+TEST(ports_plugged_and_unplugged_during_suspend_are_told_on_restore)
+{
+	struct rig *r = rig_two_ports();
+	struct msg m;
+	int adds3 = 0, removes2 = 0, adds1 = 0, first_add = -1, first_rm = -1;
+	int k = 0;
+
+	vsdev_reset(r->dev);			/* freeze */
+	CHECK_ERR(rig_port(r, 3, 3, "org.test.hot", false), 3);
+	CHECK_ERR(vsdev_port_remove(r->dev, 2), 0);
+	restore_driver(r, (uint32_t[]){ 1, 2 }, 2);
+	while (recv(r, &m) == 0) {
+		if (m.id == 3 && m.event == VSDEV_PORT_ADD) {
+			adds3++;
+			first_add = k;
+		}
+		if (m.id == 2 && m.event == VSDEV_PORT_REMOVE) {
+			removes2++;
+			first_rm = k;
+		}
+		adds1 += m.id == 1 && m.event == VSDEV_PORT_ADD;
+		k++;
+	}
+	CHECK_ERR(adds3, 1);
+	CHECK_ERR(removes2, 1);
+	CHECK(first_rm < first_add);		/* removals first */
+	CHECK_ERR(adds1, 0);			/* it knows port 1 */
+	/* Hot-plug after the restore is announced at once. */
+	CHECK_ERR(rig_port(r, 4, VSDEV_ID_AUTO, "org.test.late", false), 2);
+	CHECK(saw(r, 2, VSDEV_PORT_ADD, 1));
+	rig_free(r);
+}
+
+TEST(fresh_driver_after_reset_gets_every_port_again)
+{
+	struct rig *r = rig_two_ports();
+	struct msg m;
+	int adds = 0;
+
+	vsdev_reset(r->dev);
+	vsdev_port_remove(r->dev, 2);		/* nothing owed to a new driver */
+	fake_driver_start(r->f, 4);
+	while (recv(r, &m) == 0) {
+		adds += m.event == VSDEV_PORT_ADD;
+		CHECK(m.event != VSDEV_PORT_REMOVE);
+	}
+	CHECK_ERR(adds, 1);
+	rig_free(r);
+}
+
 TEST(emergency_write_goes_to_connected_console)
 {
 	struct rig *r = rig_new(4, 16);
