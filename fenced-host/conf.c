@@ -60,9 +60,11 @@ static int fail(struct lexer *lx, unsigned int line, const char *fmt, ...)
 	return -EINVAL;
 }
 
+/* '#' starts a comment only where a token would start ("a#b" is one
+ * identifier in stock fence_virtd too). */
 static int is_id_byte(char c)
 {
-	return !strchr(" \t\r\n\v\f{};=\"#", c) && c != '\0';
+	return !strchr(" \t\r\n\v\f{};=\"", c) && c != '\0';
 }
 
 static void skip_space_and_comments(struct lexer *lx)

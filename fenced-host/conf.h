@@ -7,7 +7,9 @@
  *   stmt    := ID '=' VALUE ';'             plain key
  *            | ID '{' stmt* '}'             block
  *            | ID '=' VALUE '{' stmt* '}'   block with a value (no ';' after)
- *   ID      := run of bytes other than whitespace, { } ; = " and #
+ *   ID      := run of bytes other than whitespace, { } ; = " (a '#' inside
+ *              one is kept, as stock does; at a token's start it begins a
+ *              comment)
  *   VALUE   := '"' one or more bytes other than '"' '"'   (no escapes; a
  *              newline inside is kept; "" is a syntax error, as in stock)
  *   '#' starts a comment up to the end of the line (outside a VALUE).

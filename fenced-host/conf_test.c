@@ -87,6 +87,11 @@ TEST(comments_and_multiline_values)
 	c = vsf_conf_find(root, "c");
 	CHECK(c && c->line == 6);
 	vsf_conf_free(root);
+	/* stock: '#' inside an identifier is part of it */
+	root = parse("a#b = \"x\";#c\n", &r, err, sizeof(err));
+	CHECK_ERR(r, 0);
+	CHECK_STR(vsf_conf_get(root, "a#b"), "x");
+	vsf_conf_free(root);
 }
 
 TEST(errors_name_file_and_line)
