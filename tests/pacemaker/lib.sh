@@ -1,0 +1,267 @@
+# tests/pacemaker/lib.sh - a real pacemaker cluster of TCG guests (bash).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   pm_setup NAME            temp dir, cached root image (mkrootfs.sh), a
+#                            private libvirtd (tests/vm/libvirt_ns.sh), the
+#                            guest-to-guest hub, libvirt's event log
+#   pm_domain NODE IDX       define the domain pm-NODE (libvirt XML below)
+#   pm_start NODE            virsh create + a follower of its log port
+#   pm_run NODE SECS CMD     CMD in the guest (bash -c), output on stdout
+#   pm_wait_online SECS NODE...   crm_mon on the first NODE shows all Online
+#   pm_timeline T0 TITLE STEP=ERE@SRC...   print when each step happened
+#
+# Guests boot the Debian kernel with the image's initramfs and its ext4
+# root through a qcow2 overlay per node.  Each domain has: a file console
+# (ttyS0), a virtio NIC on a QEMU udp netdev connected to rigctl.py's hub on
+# 127.0.0.1 in libvirtd's private network namespace, the virtio-serial
+# channels org.example.rig.ctl and org.example.rig.log (the host's control
+# and log ports, sockets in $PM/ctl), the fence channel
+# org.clusterlabs.fence.0 (<channel>, fence_vserial's default port) and a
+# plain virtio console (<console>, guest /dev/hvc0, for stock fence_virt),
+# both with their sockets in $PM/fence, the directory the daemons watch.
+
+pm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$pm_here/../vm/lib.sh"
+PM_NET=10.215.0
+PM_HUB_PORT=21500
+PM_FENCE_PORT=org.clusterlabs.fence.0
+
+pm_log() { printf '%s pm: %s\n' "$(date +%T.%3N)" "$*"; }
+
+pm_setup() {
+	local p t0
+	for p in libvirtd virtlogd virsh unshare nsenter qemu-img stdbuf; do
+		command -v "$p" >/dev/null ||
+			vm_skip "$p not found; run tools/install-deps"
+	done
+	vm_setup "$1"
+	PM=$VM_DIR
+	chmod 755 "$PM"
+	mkdir -p "$PM/fence" "$PM/ctl"
+	[ -x "$vm_build/fence-agent/fence_vserial" ] ||
+		{ vm_fail build "fence_vserial not built"; vm_report; }
+	t0=$(vm_now)
+	PM_IMG=$("$pm_here/mkrootfs.sh" "$vm_build" 2>"$PM/mkrootfs.log") || {
+		vm_fail rootfs "mkrootfs.sh failed: $(tail -5 "$PM/mkrootfs.log")"
+		vm_report
+	}
+	pm_log "root image $(basename "$PM_IMG") in $(vm_elapsed "$t0") s"
+	VM_KERNEL=$PM_IMG/vmlinuz	# vm_libvirt_stop & co. need nothing else
+	vm_libvirt_start || vm_report
+	# nsenter execs: the spawned PID is virsh itself (killed at exit).
+	vm_spawn nsenter -t "$VM_NS_PID" -m -n virsh -q event --all --loop \
+		--timestamp >"$PM/events.log" 2>&1
+	PM_NODES=()
+}
+
+# pm_hub PORT...: the guests' Ethernet (one udp netdev per guest).
+pm_hub() {
+	vm_spawn nsenter -t "$VM_NS_PID" -m -n python3 "$pm_here/rigctl.py" hub "$PM_HUB_PORT" "$@"
+}
+
+pm_uuid() { printf '7a3e0f52-8c1d-4b6e-9f20-3d5c7b1a0e%02d' "$1"; }
+
+# pm_domain NODE IDX RUNNING-NODES...: write $PM/NODE.xml.  IDX (1..) gives
+# the uuid, MAC, IP and udp port; the kernel command line lists the nodes.
+pm_domain() {
+	local node=$1 idx=$2 list="" i=0 n
+	shift 2
+	for n in "$@"; do
+		i=$((i + 1))
+		list="$list${list:+,}$n=$PM_NET.$i"
+	done
+	qemu-img create -q -f qcow2 -b "$PM_IMG/root.img" -F raw "$PM/$node.qcow2"
+	cat >"$PM/$node.xml" <<XML
+<domain type='qemu'>
+  <name>pm-$node</name>
+  <uuid>$(pm_uuid "$idx")</uuid>
+  <memory unit='MiB'>${PM_MEM:-512}</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$PM_IMG/vmlinuz</kernel>
+    <initrd>$PM_IMG/initrd.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet loglevel=3 rig.node=$node rig.nodes=$list rig.token=${PM_TOKEN:-4000}</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>$(command -v qemu-system-x86_64)</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2' cache='unsafe'/>
+      <source file='$PM/$node.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='udp'>
+      <mac address='52:54:00:15:00:$(printf %02x "$idx")'/>
+      <source address='127.0.0.1' port='$PM_HUB_PORT'>
+        <local address='127.0.0.1' port='$((PM_HUB_PORT + idx))'/>
+      </source>
+      <model type='virtio'/>
+      <rom enabled='no'/>
+    </interface>
+    <serial type='file'><source path='$PM/$node.console.log' append='on'/><target port='0'/></serial>
+    <console type='unix'>
+      <source mode='bind' path='$PM/fence/$node.console'/>
+      <target type='virtio'/>
+    </console>
+    <channel type='unix'>
+      <source mode='bind' path='$PM/fence/$node.sock'/>
+      <target type='virtio' name='$PM_FENCE_PORT'/>
+    </channel>
+    <channel type='unix'>
+      <source mode='bind' path='$PM/ctl/$node.ctl'/>
+      <target type='virtio' name='org.example.rig.ctl'/>
+    </channel>
+    <channel type='unix'>
+      <source mode='bind' path='$PM/ctl/$node.log'/>
+      <target type='virtio' name='org.example.rig.log'/>
+    </channel>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+}
+
+# pm_start NODE: create the domain; follow its log port into $PM/guest.log.
+pm_start() {
+	vm_virsh create "$PM/$1.xml" >/dev/null || {
+		vm_fail "create_$1" "virsh create failed"
+		return 1
+	}
+	vm_spawn python3 "$pm_here/rigctl.py" log "$PM/ctl/$1.log" "$PM/guest.log" "$1"
+	PM_NODES+=("$1")
+}
+
+pm_run() { # NODE SECS CMD...
+	local node=$1 secs=$2
+	shift 2
+	python3 "$pm_here/rigctl.py" run "$PM/ctl/$node.ctl" "$secs" "$*"
+}
+
+# pm_wait_ctl SECS NODE...: every NODE answers on its control port.
+pm_wait_ctl() {
+	local secs=$1 n
+	shift
+	for n in "$@"; do
+		vm_wait_for "$secs" pm_quiet_run "$n" 5 true || return 1
+	done
+}
+pm_quiet_run() { pm_run "$@" >/dev/null 2>&1; }
+
+# pm_online_is VIA NODE...: crm_mon on VIA lists exactly NODE... as Online.
+pm_online_is() {
+	local via=$1 want got
+	shift
+	want=$(echo "$@" | tr ' ' '\n' | sort | xargs)
+	got=$(pm_run "$via" 10 "crm_mon -1 2>/dev/null" | tr -d '\r' |
+		sed -n 's/.*Online: \[ \(.*\) \].*/\1/p' | tr ' ' '\n' | sort | xargs)
+	[ "$got" = "$want" ] && return 0
+	sleep 1
+	return 1
+}
+
+pm_wait_online() { # SECS VIA NODE...
+	local secs=$1
+	shift
+	vm_wait_for "$secs" pm_online_is "$@"
+}
+
+# pm_t_first T0 SRC ERE: epoch of the first line from SRC after T0 matching
+# ERE.  SRC is a guest node name (its log port), "events" (libvirt) or a
+# daemon log name ($PM/NAME.ts, stamped by rigctl.py ts).
+pm_t_first() {
+	local t0=$1 src=$2 ere=$3
+	case $src in
+	events)
+		# "2026-11-26 13:00:00.123+0000: event ..." -> epoch
+		while IFS= read -r line; do
+			local ts=${line%%+0000:*}
+			date -u -d "$ts" +%s.%N 2>/dev/null | cut -c1-14
+		done < <(grep -aE -- "$ere" "$PM/events.log") |
+			awk -v t="$t0" '$1 >= t { print; exit }'
+		;;
+	*)
+		# "START:ERE": a daemon's completion line "... (N ms)" stands
+		# for the request's arrival N ms earlier.
+		local f=$PM/guest.log start=0
+		[ -f "$PM/$src.ts" ] && f=$PM/$src.ts
+		case $ere in START:*) start=1 ere=${ere#START:} ;; esac
+		awk -v t="$t0" -v tag="$src" -v ere="$ere" -v start="$start" '
+			$1 >= t && $2 == tag && $0 ~ ere {
+				at = $1
+				ms = $0
+				if (start && sub(/.*\(/, "", ms) && sub(/ ms\).*/, "", ms))
+					at -= ms / 1000
+				printf "%.3f\n", at
+				exit
+			}' "$f"
+		;;
+	esac
+}
+
+# pm_timeline T0 TITLE STEP@SRC@ERE...: one line per step with its offset
+# from T0 (or "-" if it never happened); PM_STEP_<n> hold the epochs.
+pm_timeline() {
+	local t0=$1 title=$2 spec step src ere t i=0
+	shift 2
+	echo "timeline: $title (t0 = $(date -u -d "@$t0" +%T.%3N))"
+	for spec in "$@"; do
+		step=${spec%%@*}
+		spec=${spec#*@}
+		src=${spec%%@*}
+		ere=${spec#*@}
+		t=$(pm_t_first "$t0" "$src" "$ere")
+		i=$((i + 1))
+		printf -v "PM_STEP_$i" '%s' "$t"
+		if [ -n "$t" ]; then
+			printf '  %+8.2f s  %-22s (%s)\n' "$(echo "$t $t0" | awk '{ print $1 - $2 }')" \
+				"$step" "$src"
+		else
+			printf '  %8s    %-22s (%s: not seen)\n' "-" "$step" "$src"
+		fi
+	done
+}
+
+# pm_dt A B: B - A in seconds, two decimals ("?" if either is missing).
+pm_dt() {
+	if [ -n "$1" ] && [ -n "$2" ]; then
+		echo "$1 $2" | awk '{ printf "%.2f", $2 - $1 }'
+	else
+		echo "?"
+	fi
+}
+
+# pm_daemon NAME CMD...: a host fencing daemon inside libvirtd's
+# namespaces, its output time-stamped into $PM/NAME.ts.
+pm_daemon() {
+	local name=$1
+	shift
+	# The daemon itself is the spawned PID (nsenter and stdbuf exec), so
+	# the EXIT trap stops it; its stamper ends at EOF.
+	nsenter -t "$VM_NS_PID" -m -n stdbuf -oL -eL "$@" \
+		> >(exec python3 "$pm_here/rigctl.py" ts "$PM/$name.ts" "$name") 2>&1 &
+	PM_DAEMON_PID=$!
+	vm_pids+=("$PM_DAEMON_PID")
+}
+
+# pm_stop_daemon: SIGTERM the daemon pm_daemon started, SIGKILL after 10 s.
+pm_stop_daemon() {
+	kill "$PM_DAEMON_PID" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$PM_DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$PM_DAEMON_PID" 2>/dev/null
+	wait "$PM_DAEMON_PID" 2>/dev/null
+}
+
+pm_check() { # NAME CMD...: a check that passes when CMD succeeds
+	local n=$1
+	shift
+	if "$@"; then vm_ok "$n"; else vm_fail "$n" "'$*' failed"; fi
+}
+
+# pm_domstate DOMAIN: libvirt's state word.
+pm_domstate() { vm_virsh domstate "$1" 2>&1 | head -1; }
