@@ -23,6 +23,10 @@
  *
  * Unlike stock, a missing or unreadable key is an error at start-up, not a
  * silent switch to "no authentication".
+ *
+ * The "vsock" listener (`fence_virt -S`) is the same exchange on AF_VSOCK:
+ *   listeners { vsock { key_file; hash; auth; port = "1229"; } }
+ * and names the peer by its CID, which groups match as an "ip" entry.
  */
 #include "config.h"
 
@@ -34,6 +38,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/vm_sockets.h>
 
 #include "listener.h"
 #include "util.h"
@@ -372,6 +378,15 @@ static void name_peer(struct tcp_conn *c, const struct sockaddr_storage *ss)
 
 		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
 		port = ntohs(a->sin6_port);
+	} else if (ss->ss_family == AF_VSOCK) {
+		const struct sockaddr_vm *a = (const void *)ss;
+
+		snprintf(ip, sizeof(ip), "%u", a->svm_cid);
+		port = a->svm_port;
+		vsf_strlcpy(c->peer.src, ip, sizeof(c->peer.src));
+		snprintf(c->peer.desc, sizeof(c->peer.desc),
+			 "vsock cid %s port %u", ip, port);
+		return;
 	}
 	vsf_strlcpy(c->peer.src, ip, sizeof(c->peer.src));
 	snprintf(c->peer.desc, sizeof(c->peer.desc), "tcp %s port %u", ip,
@@ -484,8 +499,43 @@ static int bind_socket(struct tcp_listener *tl, const struct vsf_conf_node *cfg,
 	return 0;
 }
 
-static int tcp_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
-		    char *err, size_t errlen)
+static int bind_vsock(struct tcp_listener *tl,
+		      const struct vsf_conf_node *cfg, char *err,
+		      size_t errlen)
+{
+	const char *port_s = vsf_conf_get(cfg, "port");
+	unsigned long port = 1229;
+	struct sockaddr_vm sa = { .svm_family = AF_VSOCK,
+				  .svm_cid = VMADDR_CID_ANY };
+	int r;
+
+	if (port_s && vsf_conf_parse_uint(port_s, 0xffffffffUL, &port) < 0) {
+		snprintf(err, errlen, "port = \"%s\": not a port", port_s);
+		return -EINVAL;
+	}
+	sa.svm_port = (unsigned int)port;
+	tl->fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (tl->fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "AF_VSOCK socket: %s; is the vsock "
+			 "kernel module loaded?", strerror(-r));
+		return r;
+	}
+	if (bind(tl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(tl->fd, BACKLOG) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "vsock port %lu: %s; is fence_virtd "
+			 "still running? stop it or set listeners/vsock/port",
+			 port, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static int open_common(struct vsf_listener *l,
+		       const struct vsf_conf_node *cfg, bool vsock,
+		       char *err, size_t errlen)
 {
 	struct tcp_listener *tl = to_tl(l);
 	const char *kf = vsf_conf_get(cfg, "key_file");
@@ -505,10 +555,24 @@ static int tcp_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 		}
 		tl->have_key = true;
 	}
-	if ((r = bind_socket(tl, cfg, err, errlen)) < 0)
+	r = vsock ? bind_vsock(tl, cfg, err, errlen)
+		  : bind_socket(tl, cfg, err, errlen);
+	if (r < 0)
 		return r;
 	return vsf_loop_add_fd(l->ctx->loop, tl->fd, VSF_LOOP_READ, on_accept,
 			       tl);
+}
+
+static int tcp_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
+		    char *err, size_t errlen)
+{
+	return open_common(l, cfg, false, err, errlen);
+}
+
+static int vsock_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
+		      char *err, size_t errlen)
+{
+	return open_common(l, cfg, true, err, errlen);
 }
 
 static void tcp_close(struct vsf_listener *l)
@@ -530,5 +594,13 @@ const struct vsf_listener_ops vsf_tcp_listener_ops = {
 	.name = "tcp",
 	.size = sizeof(struct tcp_listener),
 	.open = tcp_open,
+	.close = tcp_close,
+};
+
+const struct vsf_listener_ops vsf_vsock_listener_ops = {
+	.version = VSF_LISTENER_OPS_V1,
+	.name = "vsock",
+	.size = sizeof(struct tcp_listener),
+	.open = vsock_open,
 	.close = tcp_close,
 };
