@@ -208,6 +208,10 @@ static struct vsp_buf *vsp_get_inbuf(struct virtqueue *vq)
 	buf = virtqueue_get_buf(vq, &len);
 	if (!buf)
 		return NULL;
+	if (unlikely(len > buf->size))
+		dev_warn_ratelimited(&vq->vdev->dev,
+				     "%s: device reported %u bytes for a %zu-byte buffer, clamped\n",
+				     vq->name, len, buf->size);
 	buf->len = min_t(size_t, len, buf->size);
 	buf->off = 0;
 	return buf;

@@ -1287,6 +1287,65 @@ out:
 		close(fd);
 }
 
+/*
+ * A name longer than a control buffer: QEMU copies what fits into the
+ * driver's 4 KiB buffer but reports the whole message length as used.  The
+ * driver must clamp that length (the CVE-2021-38160 class) and end up with
+ * the first 4096 - 8 bytes of the name, nothing from beyond the buffer.
+ */
+static void t_long_name(struct ctx *c)
+{
+	enum { XS = 5000, WANT = 4096 - 8 };
+	static char got[8192];
+	const char *prefix = PORT_PREFIX "long.";
+	DIR *d;
+	struct dirent *e;
+	size_t len = 0, i;
+	int found = 0, clean = 1;
+	long long end;
+
+	if (cmd(c, "plugname long 6 %d", XS)) {
+		fail(c, "long_name_clamped", "host: %s", c->reply);
+		return;
+	}
+	end = now_ms() + 10000;
+	while (!found && now_ms() < end) {
+		d = opendir("/sys/class/virtio-ports");
+		while (d && (e = readdir(d))) {
+			char p[PATH_MAX];
+			FILE *f;
+
+			snprintf(p, sizeof(p), "/sys/class/virtio-ports/%s/name",
+				 e->d_name);
+			f = fopen(p, "r");
+			if (!f)
+				continue;
+			if (fgets(got, sizeof(got), f) &&
+			    strncmp(got, prefix, strlen(prefix)) == 0)
+				found = 1;
+			fclose(f);
+			if (found)
+				break;
+		}
+		if (d)
+			closedir(d);
+		if (!found)
+			sleep_ms(20);
+	}
+	if (found) {
+		got[strcspn(got, "\n")] = 0;
+		len = strlen(got);
+		for (i = strlen(prefix); i < len; i++)
+			if (got[i] != 'x')
+				clean = 0;
+	}
+	EXPECT(c, "long_name_clamped", found && len == WANT && clean,
+	       "found %d, name length %zu (want %d), only x: %d", found, len,
+	       WANT, clean);
+	EXPECT(c, "long_name_unplug", cmd(c, "unplug long") == 0, "host: %s",
+	       c->reply);
+}
+
 /* 31 ports (QEMU's default max_ports) at once, each echoing its own line. */
 static void t_many_ports(struct ctx *c)
 {
@@ -1488,6 +1547,7 @@ int main(int argc, char **argv)
 	t_open_storm(&c);
 	t_suspend(&c);
 	t_hotplug(&c);
+	t_long_name(&c);
 	t_many_ports(&c);
 	t_other_driver(&c);
 	t_unload(&c);

@@ -18,6 +18,7 @@ per command on the ctl port and waits for one reply line ("ok ..." or
     hold P / drain P          stop reading P / read and discard everything
     plug P NR / unplug P      QMP: add (chardev + virtserialport nr=NR) /
                               remove the port named org.vsf.P
+    plugname P NR LEN         plug P (nr NR) named org.vsf.P. + LEN times "x"
     plugmany A B              plug ports mA..mB (nr A..B)
     echoall A B               connect mA..mB, each echoing what it gets
     con_expect S / con_send S the virtconsole: wait for S / send S + newline
@@ -194,7 +195,7 @@ class Servant:
             with self.con_lock:
                 self.con_buf += data
 
-    def plug(self, p, nr):
+    def plug(self, p, nr, name=None):
         if not self.qmp:
             self.qmp = Qmp(os.path.join(self.dir, "qmp.sock"), self.deadline)
         path = self.sock_path(p)
@@ -205,7 +206,7 @@ class Servant:
         if err:
             return "fail chardev-add: " + err
         err = self.qmp.call("device_add", driver="virtserialport", bus="vs0.0",
-                            chardev="hc-" + p, name="org.vsf." + p, id="dev-" + p,
+                            chardev="hc-" + p, name=name or "org.vsf." + p, id="dev-" + p,
                             nr=int(nr))
         if err:
             return "fail device_add: " + err
@@ -247,6 +248,8 @@ class Servant:
             return self.plug(args[0], args[1])
         if op == "unplug":
             return self.unplug(args[0])
+        if op == "plugname":
+            return self.plug(args[0], args[1], "org.vsf.%s.%s" % (args[0], "x" * int(args[2])))
         if op == "plugmany":
             for nr in range(int(args[0]), int(args[1]) + 1):
                 r = self.plug("m%d" % nr, nr)
