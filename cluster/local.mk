@@ -6,7 +6,8 @@ cluster_libvsfcpg_a_CFLAGS = $(AM_CFLAGS) $(CPG_CFLAGS) $(QUORUM_CFLAGS)
 cluster_libvsfcpg_a_SOURCES = \
 	cluster/vsf_cpg_msg.c cluster/vsf_cpg_msg.h \
 	cluster/vsf_cpg_map.c cluster/vsf_cpg_map.h \
-	cluster/vsf_cpg_route.c cluster/vsf_cpg_route.h
+	cluster/vsf_cpg_route.c cluster/vsf_cpg_route.h \
+	cluster/vsf_cpg.c cluster/vsf_cpg.h
 
 VSFCPG_LIBS = cluster/libvsfcpg.a $(CPG_LIBS) $(QUORUM_LIBS)
 
@@ -24,3 +25,12 @@ cluster_route_test_LDADD = $(VSFCPG_LIBS)
 FUZZ_EXTRA_cpg_msg = -I$(top_srcdir)/cluster $(top_srcdir)/cluster/vsf_cpg_msg.c
 tests/fuzz/fuzz_cpg_msg: $(top_srcdir)/cluster/vsf_cpg_msg.c \
 	$(top_srcdir)/cluster/vsf_cpg_msg.h
+
+# tests/cluster: three corosync nodes in network namespaces (cpg_rig.sh)
+# and cpg_node, one test host per namespace built on this library.
+check_PROGRAMS += tests/cluster/cpg_node
+tests_cluster_cpg_node_SOURCES = tests/cluster/cpg_node.c
+tests_cluster_cpg_node_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster
+tests_cluster_cpg_node_LDADD = $(VSFCPG_LIBS)
+TESTS += tests/cluster/cpg_test.sh
+EXTRA_DIST += tests/cluster/cpg_test.sh tests/cluster/cpg_rig.sh

@@ -1,0 +1,156 @@
+# tests/cluster/cpg_rig.sh - sourced (bash): three corosync "hosts" on one
+# machine, one network namespace each, joined by a bridge that lives in a
+# fourth namespace.  Nothing is added to the root namespace; the addresses
+# (10.219.X.1-3) exist only inside namespaces this file creates.
+#
+#	rig_up              namespaces, links, corosync.conf x3, start all
+#	rig_start I | rig_stop I (SIGTERM) | rig_kill I (SIGKILL)
+#	rig_exec I CMD...   run CMD in host I's network namespace
+#	rig_down            everything undone (also from the EXIT trap)
+#
+# Each corosync runs under `ip netns exec`, which gives it its own mount
+# namespace; a private directory is bind-mounted over /run there, so the
+# compiled-in /run/corosync.pid lock does not collide.  Client IPC uses
+# abstract unix sockets, which belong to the network namespace, so a
+# client started with rig_exec I talks to host I's corosync only.
+# Settings: RIG_TOKEN (ms, default 500).
+
+RIG_ID=vsfc$$
+RIG_NET=10.219.$(( $$ % 250 + 1 ))
+RIG_TOKEN=${RIG_TOKEN:-500}
+RIG_DIR=
+declare -a RIG_PID=()
+
+rig_ns() { echo "$RIG_ID-$1"; }
+
+rig_exec() {
+	local i=$1
+	shift
+	ip netns exec "$(rig_ns "$i")" "$@"
+}
+
+rig_conf() {
+	local i=$1 d=$RIG_DIR/n$1
+	mkdir -p "$d/run" "$d/state"
+	cat >"$d/corosync.conf" <<EOF
+totem {
+	version: 2
+	cluster_name: $RIG_ID
+	transport: knet
+	token: $RIG_TOKEN
+	token_coefficient: 0
+	consensus: $((RIG_TOKEN * 12 / 10))
+	crypto_cipher: none
+	crypto_hash: none
+}
+nodelist {
+	node {
+		ring0_addr: $RIG_NET.1
+		nodeid: 1
+		name: h1
+	}
+	node {
+		ring0_addr: $RIG_NET.2
+		nodeid: 2
+		name: h2
+	}
+	node {
+		ring0_addr: $RIG_NET.3
+		nodeid: 3
+		name: h3
+	}
+}
+quorum {
+	provider: corosync_votequorum
+}
+logging {
+	to_logfile: yes
+	logfile: $d/corosync.log
+	to_syslog: no
+	to_stderr: no
+	timestamp: on
+}
+system {
+	state_dir: $d/state
+}
+EOF
+}
+
+rig_net() {
+	local br
+	br=$(rig_ns br)
+	ip netns add "$br" || return 1
+	ip -n "$br" link add br0 type bridge &&
+	ip -n "$br" link set br0 up || return 1
+	for i in 1 2 3; do
+		ip netns add "$(rig_ns "$i")" || return 1
+		ip -n "$(rig_ns "$i")" link add eth0 type veth peer name p$i \
+			netns "$br" &&
+		ip -n "$br" link set p$i master br0 up &&
+		ip -n "$(rig_ns "$i")" addr add "$RIG_NET.$i/24" dev eth0 &&
+		ip -n "$(rig_ns "$i")" link set eth0 up &&
+		ip -n "$(rig_ns "$i")" link set lo up || return 1
+	done
+}
+
+rig_start() {
+	local i=$1 d=$RIG_DIR/n$1
+	# ip, sh and the mount all exec, so $! is corosync itself (a shell
+	# function here would put a subshell's PID in $!).
+	ip netns exec "$(rig_ns "$i")" sh -c "mount --bind '$d/run' /run && exec corosync -f -c '$d/corosync.conf'" \
+		>>"$d/stdout" 2>&1 &
+	RIG_PID[$i]=$!
+}
+
+# rig_signal I SIG: only the PID we started, and only if it is corosync.
+rig_signal() {
+	local i=$1 sig=$2 pid=${RIG_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	if grep -q corosync "/proc/$pid/cmdline" 2>/dev/null; then
+		kill -"$sig" "$pid" 2>/dev/null
+	fi
+}
+
+# rig_wait_gone I SECONDS: wait for host I's corosync to exit.
+rig_wait_gone() {
+	local i=$1 pid=${RIG_PID[$1]:-} end=$((SECONDS + $2))
+	[ -n "$pid" ] || return 0
+	while kill -0 "$pid" 2>/dev/null; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	rig_shm_clean "$pid"
+	RIG_PID[$i]=
+}
+
+rig_stop() { rig_signal "$1" TERM; rig_wait_gone "$1" 10; }
+rig_kill() { rig_signal "$1" KILL; rig_wait_gone "$1" 5; }
+
+# libqb's shared memory files carry the server's PID in their names.
+rig_shm_clean() {
+	rm -f /dev/shm/qb-"$1"-* /dev/shm/qb-*-"$1"-* \
+		/dev/shm/qb-corosync-"$1"-* 2>/dev/null
+}
+
+rig_up() {
+	RIG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vsf-cpg.XXXXXX") || return 1
+	rig_net || return 1
+	for i in 1 2 3; do
+		rig_conf "$i"
+		rig_start "$i"
+	done
+}
+
+rig_down() {
+	for i in 1 2 3; do
+		rig_signal "$i" TERM
+	done
+	for i in 1 2 3; do
+		rig_wait_gone "$i" 10 || { rig_signal "$i" KILL; rig_wait_gone "$i" 5; }
+	done
+	for ns in 1 2 3 br; do
+		ip netns del "$(rig_ns "$ns")" 2>/dev/null
+	done
+	[ -n "$RIG_DIR" ] && [ -z "${KEEP_RIG:-}" ] && rm -rf "$RIG_DIR"
+}
