@@ -129,7 +129,7 @@ rig_kill() { rig_signal "$1" KILL; rig_wait_gone "$1" 5; }
 
 # libqb's shared memory files carry the server's PID in their names.
 rig_shm_clean() {
-	rm -f /dev/shm/qb-"$1"-* /dev/shm/qb-*-"$1"-* \
+	rm -rf /dev/shm/qb-"$1"-* \
 		/dev/shm/qb-corosync-"$1"-* 2>/dev/null
 }
 
