@@ -11,6 +11,7 @@ static const struct vsf_listener_ops *const table[] = {
 	&vsf_chan_listener_ops,
 	&vsf_tcp_listener_ops,
 	&vsf_vsock_listener_ops,
+	&vsf_mcast_listener_ops,
 };
 
 static const struct vsf_listener_ops *find(const char *name)

@@ -62,5 +62,6 @@ bool vsf_listener_known(const char *name);
 extern const struct vsf_listener_ops vsf_chan_listener_ops;
 extern const struct vsf_listener_ops vsf_tcp_listener_ops;
 extern const struct vsf_listener_ops vsf_vsock_listener_ops;
+extern const struct vsf_listener_ops vsf_mcast_listener_ops;
 
 #endif /* VSF_LISTENER_H */

@@ -89,7 +89,7 @@ static void check_listener(struct checker *c, const struct vsf_settings *s,
 
 	if (!vsf_listener_known(name)) {
 		complain(c, at, "listener \"%s\" is not supported by "
-			 "vserial-fenced (supported: serial, tcp, vsock)", name);
+			 "vserial-fenced (supported: serial, tcp, vsock, multicast)", name);
 		return;
 	}
 	check_uint(c, l, "port", 65535, &v);

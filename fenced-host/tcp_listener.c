@@ -27,11 +27,21 @@
  * The "vsock" listener (`fence_virt -S`) is the same exchange on AF_VSOCK:
  *   listeners { vsock { key_file; hash; auth; port = "1229"; } }
  * and names the peer by its CID, which groups match as an "ip" entry.
+ *
+ * The "multicast" listener serves fence_xvm (IPv4):
+ *   listeners { multicast { key_file; hash; auth; address = "225.0.0.12";
+ *                           port = "1229"; interface = "virbr0"; } }
+ * A signed request arrives as a datagram; we verify it, then call the
+ * client back over tcp at the address and port inside the request (which
+ * is also the source for groups, as stock) and run the same exchange from
+ * READ_CHAL on.  Retransmits of a request already called back are ignored
+ * for RECENT_MS, unless the callback failed.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +62,7 @@
 #define BACKLOG 64
 
 enum tcp_state {
+	ST_CONNECTING,		/* multicast: calling the client back */
 	ST_READ_REQ,
 	ST_READ_CHAL,
 	ST_READ_RESP,
@@ -72,6 +83,7 @@ struct tcp_conn {
 	struct vsf_peer peer;
 	struct vsf_req *pending;
 	uint64_t timer;
+	bool answered;		/* the result went out (multicast dedupe) */
 	struct tcp_conn *next;
 };
 
@@ -84,7 +96,21 @@ struct tcp_listener {
 	int auth;
 	struct tcp_conn *conns;
 	unsigned int nconns;
+	int ufd;		/* multicast: the UDP socket, else -1 */
+	struct recent *recent;	/* multicast: callbacks made lately */
 };
+
+/* A multicast request already called back: retransmits are ignored. */
+struct recent {
+	char src[VSF_HISTORY_SRC_LEN];
+	uint32_t seqno;
+	uint16_t port;
+	uint64_t until_ms;	/* 0 while the callback runs */
+	struct tcp_conn *conn;	/* while it runs */
+	struct recent *next;
+};
+
+#define RECENT_MS 10000
 
 static struct tcp_listener *to_tl(struct vsf_listener *l)
 {
@@ -111,6 +137,12 @@ static void conn_free(struct tcp_conn *c)
 			*pp = c->next;
 			tl->nconns--;
 			break;
+		}
+	for (struct recent *r = tl->recent; r; r = r->next)
+		if (r->conn == c) {
+			r->conn = NULL;
+			/* failed callbacks may be retried by a retransmit */
+			r->until_ms = c->answered ? vsf_now_ms() + RECENT_MS : 1;
 		}
 	vsf_req_detach(c->pending);
 	if (c->timer)
@@ -167,7 +199,9 @@ static void set_events(struct tcp_conn *c)
 {
 	int ev = c->out_off < c->out_len ? VSF_LOOP_WRITE : 0;
 
-	if (c->state != ST_WAIT && c->state != ST_FLUSH)
+	if (c->state == ST_CONNECTING)
+		ev = VSF_LOOP_WRITE;
+	else if (c->state != ST_WAIT && c->state != ST_FLUSH)
 		ev |= VSF_LOOP_READ;
 	(void)vsf_loop_mod_fd(LOOP(c), c->fd, ev);
 }
@@ -309,6 +343,7 @@ static int conn_read(struct tcp_conn *c)
 	case ST_READ_REQ: return got_request(c);
 	case ST_READ_CHAL: return got_challenge(c);
 	case ST_READ_RESP: return got_response(c);
+	case ST_CONNECTING: return 0;
 	default: return 0;
 	}
 }
@@ -334,6 +369,7 @@ static int conn_write(struct tcp_conn *c)
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
 		if (c->state == ST_FLUSH) {
+			c->answered = true;
 			conn_free(c);	/* done: stock closes after the result */
 			return -1;
 		}
@@ -348,6 +384,20 @@ static void on_conn(struct vsf_loop *loop, int fd, int events, void *data)
 
 	(void)loop;
 	(void)fd;
+	if (c->state == ST_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			conn_drop(c, strerror(err));
+			return;
+		}
+		expect(c, ST_READ_CHAL, VSF_CHALLENGE_LEN);
+		set_events(c);
+		return;
+	}
 	if (events & VSF_LOOP_WRITE && conn_write(c) < 0)
 		return;
 	if (events & (VSF_LOOP_READ | VSF_LOOP_ERROR)) {
@@ -533,8 +583,164 @@ static int bind_vsock(struct tcp_listener *tl,
 	return 0;
 }
 
+static struct recent *recent_find(struct tcp_listener *tl, const char *src,
+				  uint32_t seqno, uint16_t port)
+{
+	uint64_t now = vsf_now_ms();
+	struct recent **pp = &tl->recent, *r;
+
+	while ((r = *pp)) {
+		if (!r->conn && r->until_ms <= now) {	/* expired */
+			*pp = r->next;
+			free(r);
+			continue;
+		}
+		if (r->seqno == seqno && r->port == port && !strcmp(r->src, src))
+			return r;
+		pp = &r->next;
+	}
+	return NULL;
+}
+
+static void call_back(struct tcp_listener *tl, const struct vsf_net_req *req,
+		      const char *ip)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(req->port) };
+	struct recent *rec = recent_find(tl, ip, req->seqno, req->port);
+	struct tcp_conn *c;
+	int fd;
+
+	if (rec)
+		return;	/* a retransmit: stock ignores these as well */
+	if (tl->nconns >= MAX_CONNS || !(c = calloc(1, sizeof(*c))))
+		return;
+	if (!(rec = calloc(1, sizeof(*rec)))) {
+		free(c);
+		return;
+	}
+	memcpy(&sa.sin_addr, req->address, 4);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+		       errno != EINPROGRESS) ||
+	    vsf_loop_add_fd(tl->base.ctx->loop, fd, VSF_LOOP_WRITE, on_conn,
+			    c) < 0) {
+		vsf_logf(tl->base.ctx->log, LOG_WARNING, "multicast: cannot "
+			 "call %s port %u back: %s", ip, req->port,
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(c);
+		free(rec);
+		return;
+	}
+	c->tl = tl;
+	c->fd = fd;
+	c->req = *req;
+	vsf_strlcpy(c->peer.src, ip, sizeof(c->peer.src));
+	snprintf(c->peer.desc, sizeof(c->peer.desc), "multicast %s port %u",
+		 ip, req->port);
+	c->next = tl->conns;
+	tl->conns = c;
+	tl->nconns++;
+	c->state = ST_CONNECTING;
+	arm_step(c);
+	vsf_strlcpy(rec->src, ip, sizeof(rec->src));
+	rec->seqno = req->seqno;
+	rec->port = req->port;
+	rec->conn = c;
+	rec->next = tl->recent;
+	tl->recent = rec;
+}
+
+static void on_datagram(struct vsf_loop *loop, int fd, int events,
+			void *data)
+{
+	struct tcp_listener *tl = data;
+	uint8_t buf[VSF_NET_REQ_SIZE + 1];
+	struct vsf_net_req req;
+	char ip[INET_ADDRSTRLEN];
+	ssize_t n;
+	int r;
+
+	(void)loop;
+	(void)events;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+		if (n != VSF_NET_REQ_SIZE ||
+		    vsf_net_req_decode(buf, (size_t)n, &req) < 0 ||
+		    req.family != AF_INET || req.addrlen != 4)
+			continue;	/* not a fence_xvm IPv4 request */
+		r = vsf_net_req_verify(buf, (size_t)n, tl->min_hash,
+				       tl->have_key ? tl->key.bytes : NULL,
+				       tl->have_key ? tl->key.len : 0);
+		inet_ntop(AF_INET, req.address, ip, sizeof(ip));
+		if (r < 0) {
+			vsf_logf(tl->base.ctx->log, LOG_INFO, "multicast: "
+				 "request from %s refused: %s", ip,
+				 r == -EBADMSG ? "bad signature (wrong key?)"
+					       : strerror(-r));
+			continue;
+		}
+		call_back(tl, &req, ip);
+	}
+}
+
+static int bind_mcast(struct tcp_listener *tl,
+		      const struct vsf_conf_node *cfg, char *err,
+		      size_t errlen)
+{
+	const char *fam = vsf_conf_get(cfg, "family");
+	const char *addr = vsf_conf_get(cfg, "address");
+	const char *ifname = vsf_conf_get(cfg, "interface");
+	const char *port_s = vsf_conf_get(cfg, "port");
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct ip_mreqn mr = { 0 };
+	unsigned long port = 1229;
+	int one = 1, r;
+
+	if (fam && strcasecmp(fam, "ipv4")) {
+		snprintf(err, errlen, "family = \"%s\": only ipv4 multicast "
+			 "is implemented", fam);
+		return -EOPNOTSUPP;
+	}
+	if (port_s && vsf_conf_parse_uint(port_s, 65535, &port) < 0) {
+		snprintf(err, errlen, "port = \"%s\": not a port", port_s);
+		return -EINVAL;
+	}
+	if (!addr)
+		addr = "225.0.0.12";
+	if (inet_pton(AF_INET, addr, &mr.imr_multiaddr) != 1) {
+		snprintf(err, errlen, "address = \"%s\": not an IPv4 address",
+			 addr);
+		return -EINVAL;
+	}
+	if (ifname && !(mr.imr_ifindex = (int)if_nametoindex(ifname))) {
+		snprintf(err, errlen, "interface = \"%s\": no such interface",
+			 ifname);
+		return -ENODEV;
+	}
+	sa.sin_port = htons((uint16_t)port);
+	tl->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (tl->ufd < 0)
+		return -errno;
+	(void)setsockopt(tl->ufd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(tl->ufd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    setsockopt(tl->ufd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr,
+		       sizeof(mr)) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "multicast %s port %lu%s%s: %s", addr,
+			 port, ifname ? " on " : "", ifname ? ifname : "",
+			 strerror(-r));
+		return r;
+	}
+	return vsf_loop_add_fd(tl->base.ctx->loop, tl->ufd, VSF_LOOP_READ,
+			       on_datagram, tl);
+}
+
+enum kind { KIND_TCP, KIND_VSOCK, KIND_MCAST };
+
 static int open_common(struct vsf_listener *l,
-		       const struct vsf_conf_node *cfg, bool vsock,
+		       const struct vsf_conf_node *cfg, enum kind kind,
 		       char *err, size_t errlen)
 {
 	struct tcp_listener *tl = to_tl(l);
@@ -543,6 +749,7 @@ static int open_common(struct vsf_listener *l,
 	int r;
 
 	tl->fd = -1;
+	tl->ufd = -1;
 	if ((r = get_hash(cfg, "hash", &tl->min_hash, err, errlen)) < 0 ||
 	    (r = get_hash(cfg, "auth", &tl->auth, err, errlen)) < 0)
 		return r;
@@ -555,8 +762,10 @@ static int open_common(struct vsf_listener *l,
 		}
 		tl->have_key = true;
 	}
-	r = vsock ? bind_vsock(tl, cfg, err, errlen)
-		  : bind_socket(tl, cfg, err, errlen);
+	if (kind == KIND_MCAST)
+		return bind_mcast(tl, cfg, err, errlen);
+	r = kind == KIND_VSOCK ? bind_vsock(tl, cfg, err, errlen)
+			       : bind_socket(tl, cfg, err, errlen);
 	if (r < 0)
 		return r;
 	return vsf_loop_add_fd(l->ctx->loop, tl->fd, VSF_LOOP_READ, on_accept,
@@ -566,13 +775,19 @@ static int open_common(struct vsf_listener *l,
 static int tcp_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 		    char *err, size_t errlen)
 {
-	return open_common(l, cfg, false, err, errlen);
+	return open_common(l, cfg, KIND_TCP, err, errlen);
 }
 
 static int vsock_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 		      char *err, size_t errlen)
 {
-	return open_common(l, cfg, true, err, errlen);
+	return open_common(l, cfg, KIND_VSOCK, err, errlen);
+}
+
+static int mcast_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
+		      char *err, size_t errlen)
+{
+	return open_common(l, cfg, KIND_MCAST, err, errlen);
 }
 
 static void tcp_close(struct vsf_listener *l)
@@ -581,6 +796,17 @@ static void tcp_close(struct vsf_listener *l)
 
 	while (tl->conns)
 		conn_free(tl->conns);
+	while (tl->recent) {
+		struct recent *r = tl->recent;
+
+		tl->recent = r->next;
+		free(r);
+	}
+	if (tl->ufd >= 0) {
+		vsf_loop_del_fd(l->ctx->loop, tl->ufd);
+		close(tl->ufd);
+		tl->ufd = -1;
+	}
 	if (tl->fd >= 0) {
 		vsf_loop_del_fd(l->ctx->loop, tl->fd);
 		close(tl->fd);
@@ -602,5 +828,13 @@ const struct vsf_listener_ops vsf_vsock_listener_ops = {
 	.name = "vsock",
 	.size = sizeof(struct tcp_listener),
 	.open = vsock_open,
+	.close = tcp_close,
+};
+
+const struct vsf_listener_ops vsf_mcast_listener_ops = {
+	.version = VSF_LISTENER_OPS_V1,
+	.name = "multicast",
+	.size = sizeof(struct tcp_listener),
+	.open = mcast_open,
 	.close = tcp_close,
 };

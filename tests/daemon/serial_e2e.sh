@@ -239,7 +239,8 @@ vsf_check_grep "bad backend at file:line" "$T/bad2.out" "^$T/bad2.conf:3: backen
 vsf_check_grep "bad mode at file:line" "$T/bad2.out" "^$T/bad2.conf:6: mode = \"x\""
 if [ -r /etc/fence_virt.conf ]; then
 	"$FENCED" --check-config -f /etc/fence_virt.conf >"$T/stock.out" 2>&1
-	vsf_check_grep "stock config parses; unsupported multicast named at file:line" \
-		"$T/stock.out" '^/etc/fence_virt.conf:2: listener "multicast" is not supported'
+	vsf_check "unchanged stock /etc/fence_virt.conf is accepted" 0 $?
+	vsf_check_grep "stock config: its multicast listener is effective" \
+		"$T/stock.out" 'listeners = "multicast"'
 fi
 vsf_finish
