@@ -78,6 +78,18 @@ def main():
         conn.sendall(req(int(sys.argv[3]), sys.argv[4], 777))
         print("reply", read_reply(conn, end)[0])
         sys.stdout.flush()
+    elif scenario == "noread":
+        # a flood of host list requests whose replies are never read
+        conn.settimeout(1)
+        sent = 0
+        try:
+            for k in range(int(sys.argv[3])):
+                conn.sendall(req(6, "", 5000 + k))
+                sent += 1
+        except (socket.timeout, BlockingIOError):
+            pass
+        print("sent", sent, flush=True)
+        time.sleep(float(sys.argv[4]))
     elif scenario == "hang":
         # send nothing and never read: the daemon must serve others
         time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 3)

@@ -136,8 +136,20 @@ done
 fv s6 -o status -n g2
 vsf_check "g1 served while g3 hangs" 0 "$FV_RC"
 
-# retransmits: the same seqno twice at once, then again after completion
+# a guest that floods host list requests and never reads the replies:
+# the daemon stops reading it (bounded memory) and still serves g1
 vsf_stop "$VSF_PID"
+vsf_bg flood $PEER "$T/sock/g3.sock" noread 20000 3
+FLOOD=$VSF_PID
+vsf_wait_line "$T/flood.log" "^sent" 20
+fv s7 -o status -n g2
+vsf_check "g1 served while g3 floods without reading" 0 "$FV_RC"
+RSS=$(awk '/VmRSS/{print $2}' /proc/"$DAEMON"/status)
+[ "${RSS:-999999}" -lt 100000 ]
+vsf_check "daemon memory stays bounded under the flood (${RSS} kB)" 0 $?
+vsf_stop "$FLOOD"
+
+# retransmits: the same seqno twice at once, then again after completion
 vsf_bg p2 $PEER "$T/sock/g3.sock" retransmit
 vsf_wait_exit "$VSF_PID" 30 || vsf_fail "retransmit peer did not finish"
 vsf_check "retransmit: first answered" "first 0" "$(grep first "$T/p2.log")"
