@@ -137,6 +137,9 @@ while read -r dest mode src; do
 	chmod "$mode" "$stage$dest"
 done <"$manifest"
 ln -s busybox "$stage/bin/sh"
+# mktemp made the root 0700: a guest user could not even reach /bin.
+chmod 755 "$stage"
+chmod 1777 "$stage/tmp"
 # The kernel opens /dev/console before /init runs and devtmpfs is mounted.
 mknod -m 600 "$stage/dev/console" c 5 1 2>/dev/null || true
 for m in $mods; do echo "${m##*/}"; done >"$stage/etc/rig-modules"
