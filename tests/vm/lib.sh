@@ -13,9 +13,16 @@
 # Each boot is `qemu-system-x86_64 -M pc -nodefaults -accel tcg` (KVM cannot
 # run a stock kernel on these machines, see research/vm-rig.md) under
 # timeout(1), so it is killed by PID at $VSF_VM_TIMEOUT seconds (default 120).
-# The guest's console (ttyS0) goes to $VM_DIR/console.log; its VMTEST lines
-# are the guest's results.  Every process a test starts with vm_spawn is
-# killed by PID at exit; $VM_DIR is removed unless VSF_VM_KEEP=1.
+# The guest's console (ttyS0) goes to $VM_DIR/console-TEST.log; its VMTEST
+# lines are the guest's results.  Every process a test starts with vm_spawn
+# is killed by PID at exit; $VM_DIR is removed unless VSF_VM_KEEP=1.
+#
+# Index: vm_add_port / vm_add_console / vm_add_uart (devices), vm_start +
+# vm_wait = vm_boot, VM_PAUSED=1 vm_start + vm_cont (host peers connect
+# first), vm_wait_for SECS CMD, vm_count_results, vm_nss_extras;
+# vm_libvirt_start / vm_ns / vm_virsh / vm_domain_xml / vm_check_events (a
+# private libvirtd, see libvirt_ns.sh); vm_fenced_start / vm_fenced_count
+# (stock fence_virtd or, with VM_DAEMON=ours, vserial-fenced).
 
 vm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 vm_build=${VSF_BUILDDIR:-$(pwd)}	# make check runs tests in the top builddir
