@@ -168,7 +168,7 @@ static void load_ours(struct checker *c, struct vsf_settings *s)
 	sec = 60;
 	check_uint(c, o, "timeout", 3600, &sec);
 	s->timeout_ms = sec * 1000;
-	sec = 10;
+	sec = 60;	/* the v2 design's retry window; stock drops after 10 */
 	check_uint(c, o, "history_window", 3600, &sec);
 	s->history_ms = sec * 1000;
 	s->key_dir = vsf_conf_get(o, "key_dir");

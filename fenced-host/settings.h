@@ -10,7 +10,7 @@
  *                                   #   fence_virtd/listener
  *       key_dir = "/etc/vserial-fence/keys";  # per-guest keys (<uuid>.key)
  *       timeout = "60";             # seconds a request may take
- *       history_window = "10";      # seconds a result is kept for retransmits
+ *       history_window = "60";      # seconds a result is kept for retransmits
  *       v1 = "allow";               # allow|deny unauthenticated v1 channel
  *                                   #   requests (stock always allows)
  *   }

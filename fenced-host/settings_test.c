@@ -1,0 +1,110 @@
+/* settings_test.c - effective configuration and file:line errors. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "settings.h"
+
+struct run {
+	struct vsf_conf_node *root;
+	struct vsf_settings s;
+	char *errs;
+	size_t len;
+	int n;
+};
+
+static void load(struct run *r, const char *text)
+{
+	char err[256];
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	CHECK_ERR(vsf_conf_parse(text, strlen(text), "s.conf", &r->root, err,
+				 sizeof(err)), 0);
+	f = open_memstream(&r->errs, &r->len);
+	r->n = vsf_settings_load(&r->s, r->root, f);
+	fclose(f);
+}
+
+static void done(struct run *r)
+{
+	vsf_settings_done(&r->s);
+	vsf_conf_free(r->root);
+	free(r->errs);
+}
+
+TEST(stock_keys_give_defaults)
+{
+	struct run r;
+
+	load(&r, "fence_virtd { listener = \"serial\"; backend = \"libvirt\"; }\n"
+		 "backends { libvirt { uri = \"test:///default\"; } }\n");
+	CHECK_ERR(r.n, 0);
+	CHECK_ERR(r.s.nlisteners, 1);
+	CHECK_STR(r.s.listeners[0], "serial");
+	CHECK_ERR(r.s.timeout_ms, 60000);
+	CHECK_ERR(r.s.history_ms, 60000);
+	CHECK(r.s.v1_allowed);
+	CHECK(vsf_acl_is_open(&r.s.acl));
+	done(&r);
+}
+
+TEST(our_block_overrides_listener_and_policy)
+{
+	struct run r;
+
+	load(&r, "fence_virtd { listener = \"serial\"; backend = \"libvirt\"; }\n"
+		 "backends { libvirt { uri = \"x\"; } }\n"
+		 "vserial_fenced { listeners = \"serial, tcp\"; v1 = \"deny\";"
+		 " timeout = \"5\"; key_dir = \"/k\"; }\n");
+	CHECK_ERR(r.n, 0);
+	CHECK_ERR(r.s.nlisteners, 2);
+	CHECK_STR(r.s.listeners[1], "tcp");
+	CHECK(!r.s.v1_allowed);
+	CHECK_ERR(r.s.timeout_ms, 5000);
+	CHECK_STR(r.s.key_dir, "/k");
+	done(&r);
+}
+
+TEST(each_error_names_its_line)
+{
+	struct run r;
+
+	load(&r, "fence_virtd {\n"
+		 " listener = \"serial\";\n"
+		 " backend = \"cpg\";\n"
+		 " debug = \"x\";\n"
+		 "}\n"
+		 "listeners { tcp {\n"
+		 " port = \"70000\"; hash = \"md5\"; } serial { mode = \"bad\"; } }\n"
+		 "vserial_fenced { listeners = \"serial tcp fax\"; v1 = \"maybe\"; }\n"
+		 "groups { group { name = \"empty\"; } }\n");
+	CHECK_ERR(r.n, 8);
+	CHECK(strstr(r.errs, "s.conf:3: backend \"cpg\" is not supported"));
+	CHECK(strstr(r.errs, "s.conf:4: debug = \"x\": not a number"));
+	CHECK(strstr(r.errs, "s.conf:7: port = \"70000\": too large"));
+	CHECK(strstr(r.errs, "s.conf:7: hash = \"md5\": unknown"));
+	CHECK(strstr(r.errs, "s.conf:7: mode = \"bad\""));
+	CHECK(strstr(r.errs, "s.conf:8: listener \"fax\" is not supported"));
+	CHECK(strstr(r.errs, "s.conf:8: v1 = \"maybe\""));
+	CHECK(strstr(r.errs, "s.conf:9: group 1 (\"empty\") lists no uuid"));
+	done(&r);
+}
+
+TEST(missing_listener_and_backend_are_errors)
+{
+	struct run r;
+
+	load(&r, "# nothing\n");
+	CHECK_ERR(r.n, 2);
+	CHECK(strstr(r.errs, "no listener configured"));
+	CHECK(strstr(r.errs, "no backend configured"));
+	done(&r);
+}
+
+int main(void)
+{
+	return RUN_TESTS();
+}
