@@ -166,10 +166,10 @@ configure_build() {
 install_result() {
 	tmp=$(mktemp -d "$CACHE/out.XXXXXX")
 	cp "$SRCROOT/build/qemu-system-x86_64" "$tmp/"
-	# The DFSG build ships no firmware; the two files the rig needs come
-	# from Debian's seabios and qemu-system-data packages.
+	# The DFSG build ships no firmware; the files the rig needs come from
+	# Debian's seabios and qemu-system-data packages.
 	for f in /usr/share/seabios/bios-256k.bin \
-		/usr/share/qemu/linuxboot_dma.bin \
+		/usr/share/qemu/linuxboot_dma.bin /usr/share/qemu/kvmvapic.bin \
 		/usr/share/seabios/vgabios-stdvga.bin; do
 		[ -e "$f" ] && cp -L "$f" "$tmp/"
 	done

@@ -20,11 +20,16 @@ TESTS += hw-virtio-serial/vsdev_test
 # Live migration between two such QEMUs with the port open (migprobe runs
 # in the guest).
 TESTS += tests/vsdev/qemu_vm_test.sh tests/vsdev/migrate_vm_test.sh
+# The guest-kmod conformance suite (our vserial.ko and the stock driver) on
+# our device; two boots, about a minute.
+TESTS += tests/vsdev/kmod_conform_test.sh
 check_PROGRAMS += tests/vsdev/migprobe
 tests_vsdev_migprobe_SOURCES = tests/vsdev/migprobe.c
 
 EXTRA_DIST += hw-virtio-serial/build-qemu.sh hw-virtio-serial/qemu \
-	tests/vsdev/qemu_vm_test.sh tests/vsdev/migrate_vm_test.sh \
+	hw-virtio-serial/README.md tests/vsdev/qemu_vm_test.sh \
+	tests/vsdev/migrate_vm_test.sh tests/vsdev/kmod_conform_test.sh \
+	tests/vsdev/our-qemu.sh tests/vsdev/on-our-qemu.sh \
 	tests/vsdev/migpeer.py tests/vsdev/guest
 
 # libFuzzer target tests/fuzz/fuzz_vsdev.c (listed in FUZZ_TARGETS by

@@ -9,23 +9,11 @@
 # arrive in order with no duplicate, and the only loss allowed is what was
 # still unread in A's socket at the switch-over.  One boot (two QEMUs).
 . "$(dirname "$0")/../vm/lib.sh"
+. "$(dirname "$0")/our-qemu.sh"
 vm_setup vsdev-mig
-top=$(cd "$vm_here/../.." && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 
-if ! qdir=$("$top/hw-virtio-serial/build-qemu.sh" 2>"$VM_DIR/build.log" | tail -n 1) ||
-	[ ! -x "$qdir/qemu-system-x86_64" ]; then
-	vm_fail build_qemu "build-qemu.sh failed: $(tail -5 "$VM_DIR/build.log" | tr '\n' ' ')"
-	vm_report
-fi
-mkdir -p "$VM_DIR/bin"
-cat >"$VM_DIR/bin/qemu-system-x86_64" <<WRAP
-#!/bin/sh
-[ -n "\${VSDEV_QEMU_ERR:-}" ] && exec 2>>"\$VSDEV_QEMU_ERR"
-exec "$qdir/qemu-system-x86_64" -L "$qdir" "\$@"
-WRAP
-chmod +x "$VM_DIR/bin/qemu-system-x86_64"
-export PATH=$VM_DIR/bin:$PATH
+vsdev_our_qemu
 export VSDEV_QEMU_ERR=$VM_DIR/qemu.err
 
 probe=$vm_build/tests/vsdev/migprobe

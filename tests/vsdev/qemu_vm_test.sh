@@ -9,27 +9,11 @@
 # without a host peer shows POLLHUP/EOF, the host hanging up is seen by
 # the guest, and the virtconsole is /dev/hvc0.
 . "$(dirname "$0")/../vm/lib.sh"
+. "$(dirname "$0")/our-qemu.sh"
 vm_setup vsdev
-top=$(cd "$vm_here/../.." && pwd)
 
 # Our QEMU (built on first use; minutes cold, ~30 s with a warm ccache).
-t0=$(vm_now)
-if ! qdir=$("$top/hw-virtio-serial/build-qemu.sh" 2>"$VM_DIR/build.log" | tail -n 1) ||
-	[ ! -x "$qdir/qemu-system-x86_64" ]; then
-	vm_fail build_qemu "build-qemu.sh failed: $(tail -5 "$VM_DIR/build.log" | tr '\n' ' ')"
-	vm_report
-fi
-echo "vm: our qemu in $qdir ($(vm_elapsed "$t0")s)"
-# The rig runs `qemu-system-x86_64` from PATH: put ours first, with its
-# firmware directory (the DFSG build installs none).
-mkdir -p "$VM_DIR/bin"
-cat >"$VM_DIR/bin/qemu-system-x86_64" <<WRAP
-#!/bin/sh
-[ -n "\${VSDEV_QEMU_ERR:-}" ] && exec 2>>"\$VSDEV_QEMU_ERR"
-exec "$qdir/qemu-system-x86_64" -L "$qdir" "\$@"
-WRAP
-chmod +x "$VM_DIR/bin/qemu-system-x86_64"
-export PATH=$VM_DIR/bin:$PATH
+vsdev_our_qemu
 
 # It really is our device behind the stock names.
 help=$(qemu-system-x86_64 -M none -device help 2>&1)
