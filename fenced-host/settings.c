@@ -10,6 +10,7 @@
 #include "listener.h"
 #include "settings.h"
 #include "vsf_hash.h"
+#include "vsf_key.h"
 
 struct checker {
 	FILE *errs;
@@ -81,6 +82,25 @@ static void check_mode(struct checker *c, const struct vsf_conf_node *m)
 		}
 }
 
+/* Network listeners refuse to start without a usable key: say so now. */
+static void check_key(struct checker *c, const struct vsf_conf_node *l,
+		      const struct vsf_conf_node *at)
+{
+	const char *h = vsf_conf_get(l, "hash"), *a = vsf_conf_get(l, "auth");
+	const struct vsf_conf_node *kf = vsf_conf_child(l, "key_file");
+	struct vsf_key *key;
+	char err[512];
+
+	if (h && a && !strcasecmp(h, "none") && !strcasecmp(a, "none"))
+		return;
+	if (!(key = malloc(sizeof(*key))))
+		return;
+	if (vsf_key_load(kf ? kf->value : NULL, key, err, sizeof(err)) < 0)
+		complain(c, kf ? kf : l ? l : at, "%s", err);
+	vsf_key_done(key);
+	free(key);
+}
+
 static void check_listener(struct checker *c, const struct vsf_settings *s,
 			   const char *name, const struct vsf_conf_node *at)
 {
@@ -97,6 +117,8 @@ static void check_listener(struct checker *c, const struct vsf_settings *s,
 	check_hash(c, l, "auth");
 	if (!strcasecmp(name, "serial"))
 		check_mode(c, vsf_conf_child(l, "mode"));
+	else
+		check_key(c, l, at);
 	if (l && vsf_conf_get(l, "family") &&
 	    strcasecmp(vsf_conf_get(l, "family"), "ipv4") &&
 	    strcasecmp(vsf_conf_get(l, "family"), "ipv6"))

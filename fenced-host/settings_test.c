@@ -57,6 +57,7 @@ TEST(our_block_overrides_listener_and_policy)
 
 	load(&r, "fence_virtd { listener = \"serial\"; backend = \"libvirt\"; }\n"
 		 "backends { libvirt { uri = \"x\"; } }\n"
+		 "listeners { tcp { hash = \"none\"; auth = \"none\"; } }\n"
 		 "vserial_fenced { listeners = \"serial, tcp\"; v1 = \"deny\";"
 		 " timeout = \"5\"; key_dir = \"/k\"; }\n");
 	CHECK_ERR(r.n, 0);
@@ -81,7 +82,9 @@ TEST(each_error_names_its_line)
 		 " port = \"70000\"; hash = \"md5\"; } serial { mode = \"bad\"; } }\n"
 		 "vserial_fenced { listeners = \"serial tcp fax\"; v1 = \"maybe\"; }\n"
 		 "groups { group { name = \"empty\"; } }\n");
-	CHECK_ERR(r.n, 8);
+	CHECK_ERR(r.n, 9);
+	/* the tcp listener has no key_file: the default key is checked */
+	CHECK(strstr(r.errs, "s.conf:6: ") && strstr(r.errs, "fence_xvm.key"));
 	CHECK(strstr(r.errs, "s.conf:3: backend \"cpg\" is not supported"));
 	CHECK(strstr(r.errs, "s.conf:4: debug = \"x\": not a number"));
 	CHECK(strstr(r.errs, "s.conf:7: port = \"70000\": too large"));
