@@ -41,6 +41,8 @@ U2=22222222-0000-4000-8000-000000000002
 U3=33333333-0000-4000-8000-000000000003
 U4=44444444-0000-4000-8000-000000000004
 U5=55555555-0000-4000-8000-000000000005
+U6=66666666-0000-4000-8000-000000000006
+U7=77777777-0000-4000-8000-000000000007
 
 log() { echo "$RIG_DIR/node$1.log"; }
 
@@ -204,6 +206,28 @@ check "past the grace, a clean leaver's domain is still EAGAIN" \
 rig_start 2
 check "host 2 back: its domain is fenced by it" \
 	eval 'wait_count 2 "^up 2" $((ups + 1)) 15 && map_has 1 "2 vmD running member" 8 && [ "$(fence 1 p2 off vmD)" = ok ]'
+
+# --- network partition: host 3 cut off (not crashed) ------------------------
+say 3 "start $U6 vmF"; say 1 "start $U7 vmG"
+map_has 1 "3 vmF running" 5 && map_has 3 "1 vmG running" 5
+lost=$(count 1 "^left 3 crashed")
+ip -n "$(rig_ns 3)" link set eth0 down
+check "partition: the majority sees host 3 as NODEDOWN" wait_count 1 "^left 3 crashed" $((lost + 1)) 10
+check "partition: host 3 alone loses quorum" wait_line 3 "^quorum 0" 10
+check "minority never answers 'off' (owner unreachable)" \
+	eval '[ "$(fence 3 q1 off vmG)" = EAGAIN ]'
+check "majority within grace: EAGAIN for the cut-off host's domain" \
+	eval '[ "$(fence 1 q2 off vmF)" = EAGAIN ]'
+sleep $((GRACE / 1000 + 1))
+check "minority past the grace: still EAGAIN (not quorate)" \
+	eval '[ "$(fence 3 q3 off vmG)" = EAGAIN ]'
+check "majority past the grace: off (correct only with host fencing)" \
+	eval '[ "$(fence 1 q4 off vmF)" = ok ]'
+members=$(count 1 "^members 3")
+ip -n "$(rig_ns 3)" link set eth0 up
+check "partition heals: host 3 is a member again" wait_count 1 "^members 3" $((members + 1)) 20
+check "and its still-running guest is back in the map, then fenced by it" \
+	eval 'map_has 1 "3 vmF running member" 8 && [ "$(fence 1 q5 off vmF)" = ok ] && grep -q "^exec off vmF" "$(log 3)"'
 
 echo "elapsed $((SECONDS - t0)) s"
 finish
