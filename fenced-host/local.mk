@@ -50,4 +50,6 @@ EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 dist_man_MANS += fenced-host/vserial-fenced.8 fenced-host/vserial-fenced.conf.5
 systemdunitdir = $(prefix)/lib/systemd/system
 dist_systemdunit_DATA = fenced-host/vserial-fenced.service
-EXTRA_DIST += fenced-host/vserial-fenced.conf.sample
+examplesdir = $(docdir)/examples
+dist_examples_DATA = fenced-host/vserial-fenced.conf.sample
+EXTRA_DIST += fenced-host/README.md

@@ -106,6 +106,13 @@ fv s4 -o status -n g2
 vsf_check "status after reboot" 0 "$FV_RC"
 fv m1 -o monitor
 vsf_check "monitor" 0 "$FV_RC"
+AGENT=${AGENT:-$PWD/fence-agent/fence_vserial}
+if [ -x "$AGENT" ]; then	# our agent speaking v1 (no key) on the channel
+	timeout 20 "$AGENT" -D "$T/tty" -R 1 -t 10 -o status -n g2 \
+		>"$T/av1.out" 2>&1
+	vsf_check "our agent over v1: status g2" 0 $?
+	fv_relay_back
+fi
 fv u1 -o reboot -n nosuch
 vsf_check "reboot unknown domain fails (1)" 1 "$FV_RC"
 fv u2 -o status -n nosuch
