@@ -17,8 +17,8 @@ agent=$vm_build/fence-agent/fence_vserial
 [ -x "$agent" ] || { vm_fail build "$agent not built"; vm_report; }
 vsf_key "$VM_DIR/key"
 vm_initramfs "$agent:/usr/sbin/fence_vserial" $(vm_nss_extras) \
-	"$VM_DIR/key:/etc/cluster/fence_xvm.key:600" \
 	"$vm_here/guest/agent_stock.sh:/tests/agent_stock.sh"
+vm_initramfs_overlay "$VM_DIR/key:/etc/cluster/fence_xvm.key:600"
 
 U1=5e0b7d1a-2c3f-4a8e-b6d1-0f9e8d7c6b01
 U2=5e0b7d1a-2c3f-4a8e-b6d1-0f9e8d7c6b02

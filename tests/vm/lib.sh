@@ -129,6 +129,28 @@ vm_initramfs() {
 	echo "vm: initramfs $(basename "$VM_INITRD") in $(vm_elapsed "$t0")s"
 }
 
+# vm_initramfs_overlay SRC:DEST[:MODE]...: per-run files (keys, generated
+# configs) in a small second cpio appended to the cached image, so the cache
+# still hits.  The kernel unpacks concatenated archives in order.
+vm_initramfs_overlay() {
+	local x src dest mode st=$VM_DIR/overlay
+	mkdir -p "$st"
+	for x in "$@"; do
+		src=${x%%:*} dest=${x#*:} mode=644
+		case $dest in *:*) mode=${dest#*:} dest=${dest%%:*} ;; esac
+		mkdir -p "$st$(dirname "$dest")"
+		cp -L "$src" "$st$dest" && chmod "$mode" "$st$dest" || {
+			vm_fail initramfs_overlay "cannot add '$x'"
+			vm_report
+		}
+	done
+	chmod 755 "$st"
+	(cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+		gzip -n >"$VM_DIR/overlay.cpio.gz"
+	cat "$VM_INITRD" "$VM_DIR/overlay.cpio.gz" >"$VM_DIR/initrd.cpio.gz"
+	VM_INITRD=$VM_DIR/initrd.cpio.gz
+}
+
 vm_chardev() { # vm_chardev NAME: a unix socket chardev QEMU listens on
 	vm_nchardev=$((vm_nchardev + 1))
 	VM_CHARDEV=c$vm_nchardev

@@ -123,6 +123,7 @@ if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
 fi
 out=$cache/initramfs-$hash.cpio.gz
 if [ -s "$out" ]; then
+	touch "$out" 2>/dev/null || true	# in use: keep it past the pruning below
 	echo "$out"
 	exit 0
 fi
@@ -151,4 +152,6 @@ tmp=$out.tmp.$$
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -n -6 >"$tmp"
 mv -f "$tmp" "$out"     # atomic: a concurrent run sees the old or the whole new file
+# Images nobody used for two weeks are stale inputs; the cache must not grow forever.
+find "$cache" -maxdepth 1 -name 'initramfs-*.cpio.gz' -mtime +14 -delete 2>/dev/null || true
 echo "$out"

@@ -17,9 +17,9 @@ agent=$vm_build/fence-agent/fence_vserial
 [ -x "$agent" ] || { vm_fail build "$agent not built"; vm_report; }
 vsf_key "$VM_DIR/key"
 vm_initramfs "$agent:/usr/sbin/fence_vserial" $(vm_nss_extras) \
-	"$VM_DIR/key:/etc/cluster/fence_xvm.key:600" \
 	"$vm_here/guest/realvirt.sh:/tests/realvirt.sh" \
 	"$vm_here/guest/idle.sh:/tests/idle.sh"
+vm_initramfs_overlay "$VM_DIR/key:/etc/cluster/fence_xvm.key:600"
 
 vm_libvirt_start || vm_report
 UA=7a3e0f52-8c1d-4b6e-9f20-3d5c7b1a0e01

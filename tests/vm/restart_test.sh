@@ -15,9 +15,9 @@ agent=$vm_build/fence-agent/fence_vserial
 [ -x "$agent" ] || { vm_fail build "$agent not built"; vm_report; }
 vsf_key "$VM_DIR/key"
 vm_initramfs "$agent:/usr/sbin/fence_vserial" $(vm_nss_extras) \
-	"$VM_DIR/key:/etc/cluster/fence_xvm.key:600" \
 	"$vm_build/tests/vm/vmprobe:/bin/vmprobe" \
 	"$vm_here/guest/restart.sh:/tests/restart.sh"
+vm_initramfs_overlay "$VM_DIR/key:/etc/cluster/fence_xvm.key:600"
 
 U1=0d6f2b4e-91a7-4c3b-8e5d-2a1c9f7e6b01
 U2=0d6f2b4e-91a7-4c3b-8e5d-2a1c9f7e6b02
