@@ -1,23 +1,26 @@
 /*
  * chanpeer - stands in for QEMU on N guest channels at once (benchmarks 2, 3).
  *
- *   chanpeer [-r ROUNDS] [-s STALLERS] [-H HOSTLISTS] [-t SEC] [-w] [-o FILE]
- *            DIR N
+ *   chanpeer [-r ROUNDS] [-s STALLERS [-Q]] [-H HOSTLISTS] [-t SEC] [-c SEC]
+ *            [-R SEC] [-w] [-o FILE] DIR N
  *
  * Binds DIR/g<i>.sock (i < N) in listen mode, as QEMU does for a
  * <channel type='unix'> in bind mode, and waits for a host daemon to connect
  * to every one.  Channel i speaks for domain "g<i>" in protocol v1 (74-byte
  * serial request, 5-byte reply), which stock fence_virtd and ours both serve.
  *
- * After all channels are connected (or the deadline passes) it prints
+ * After all channels are connected (or -c SEC, default the -t deadline,
+ * passes) it prints
  * "connected C T" (C channels, T = CLOCK_REALTIME ns of the last accept) and,
  * with -w, waits for SIGUSR1 so that the caller can measure the idle daemon
  * first.  Then:
  *   - channels 0..STALLERS-1 send HOSTLISTS host-list requests each and never
- *     read a byte: the daemon's replies pile up until its writes block;
+ *     read a byte: the daemon's replies pile up until its writes block
+ *     (with -Q they send nothing and only sit the rounds out: the control);
  *   - ROUNDS times, every other channel sends one status request for its own
  *     domain, all at once; each reply's latency is taken from that channel's
- *     own send.  A round ends when all replied or at the deadline.
+ *     own send.  A round ends when all replied, after -R SEC, or at the
+ *     deadline; a round with requests unanswered is the last.
  * Each answered request is one line "round<TAB>channel<TAB>usec<TAB>result"
  * in FILE; stdout gets "round R answered A of M" per round and "done".
  *
@@ -60,9 +63,12 @@ struct peer {
 	int n;
 	int rounds;
 	int stallers;
+	int quiet;		/* -Q: stallers send nothing */
 	int hostlists;
 	int wait_signal;
-	uint64_t deadline_ns;	/* CLOCK_MONOTONIC */
+	uint64_t deadline_ns;	/* CLOCK_MONOTONIC, the whole run */
+	uint64_t connect_ns;	/* CLOCK_MONOTONIC, for the daemon to connect */
+	int round_sec;		/* -R: longest wait for one round, 0: none */
 	FILE *out;
 	int ep;
 	struct chan *ch;
@@ -82,14 +88,19 @@ static uint64_t mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
-/* Milliseconds left before the deadline, at least 0; for epoll_wait. */
-static int ms_left(const struct peer *p)
+/* Milliseconds left before @deadline, at least 0; for epoll_wait. */
+static int ms_until(uint64_t deadline)
 {
 	uint64_t now = mono_ns();
 
-	if (now >= p->deadline_ns)
+	if (now >= deadline)
 		return 0;
-	return (int)((p->deadline_ns - now) / 1000000u) + 1;
+	return (int)((deadline - now) / 1000000u) + 1;
+}
+
+static int ms_left(const struct peer *p)
+{
+	return ms_until(p->deadline_ns);
 }
 
 static int parse_int(const char *s, int min, int max, int *out)
@@ -186,7 +197,7 @@ static int accept_all(struct peer *p, uint64_t *last_ns)
 	int done = 0, k, nev, r;
 
 	while (done < p->n) {
-		nev = epoll_wait(p->ep, ev, 256, ms_left(p));
+		nev = epoll_wait(p->ep, ev, 256, ms_until(p->connect_ns));
 		if (nev <= 0) {
 			if (nev < 0 && errno == EINTR)
 				continue;
@@ -230,7 +241,7 @@ static void start_stallers(struct peer *p)
 {
 	int i, k;
 
-	for (i = 0; i < p->stallers && i < p->n; i++) {
+	for (i = 0; i < p->stallers && i < p->n && !p->quiet; i++) {
 		if (!p->ch[i].connected)
 			continue;
 		(void)epoll_ctl(p->ep, EPOLL_CTL_DEL, p->ch[i].fd, NULL);
@@ -258,16 +269,17 @@ static void wait_stalled(struct peer *p)
 {
 	uint64_t until = mono_ns() + 5000000000u;
 	struct timespec tick = { 0, 20000000 };
-	int q = 0, prev = -1;
+	int q = 0, prev = -1, same = 0;
 
-	while (p->stallers > 0 && mono_ns() < until) {
+	while (p->stallers > 0 && !p->quiet && mono_ns() < until) {
 		q = staller_backlog(p);
-		if (q > 0 && q == prev)
-			break;	/* stopped growing: the daemon is blocked */
+		same = q > 0 && q == prev ? same + 1 : 0;
+		if (same == 10)
+			break;	/* no growth for 200 ms: the daemon is blocked */
 		prev = q;
 		nanosleep(&tick, NULL);
 	}
-	if (p->stallers > 0)
+	if (p->stallers > 0 && !p->quiet)
 		printf("stalled backlog %d bytes\n", q);
 }
 
@@ -316,11 +328,15 @@ static int burst_send(struct peer *p)
 static int burst_collect(struct peer *p, int round, int sent)
 {
 	struct epoll_event ev[256];
+	uint64_t until = p->deadline_ns;
 	int got = 0, k, nev;
 	uint8_t result;
 
+	if (p->round_sec &&
+	    mono_ns() + (uint64_t)p->round_sec * 1000000000u < until)
+		until = mono_ns() + (uint64_t)p->round_sec * 1000000000u;
 	while (got < sent) {
-		nev = epoll_wait(p->ep, ev, 256, ms_left(p));
+		nev = epoll_wait(p->ep, ev, 256, ms_until(until));
 		if (nev < 0 && errno == EINTR)
 			continue;
 		if (nev <= 0)
@@ -378,19 +394,19 @@ static int wait_go(const struct peer *p)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: chanpeer [-r ROUNDS] [-s STALLERS] "
-		"[-H HOSTLISTS] [-t SEC] [-w] [-o FILE] DIR N\n");
+	fprintf(stderr, "usage: chanpeer [-r ROUNDS] [-s STALLERS [-Q]] "
+		"[-H HOSTLISTS] [-t SEC] [-c SEC] [-R SEC] [-w] [-o FILE] DIR N\n");
 	exit(2);
 }
 
 static void parse_args(struct peer *p, int argc, char **argv)
 {
-	int c, sec = 120;
+	int c, sec = 120, csec = 0;
 	const char *out = "/dev/null";
 
 	p->rounds = 1;
 	p->hostlists = 200;
-	while ((c = getopt(argc, argv, "r:s:H:t:wo:")) != -1) {
+	while ((c = getopt(argc, argv, "r:s:QH:t:c:R:wo:")) != -1) {
 		int bad = 0;
 
 		switch (c) {
@@ -398,6 +414,9 @@ static void parse_args(struct peer *p, int argc, char **argv)
 		case 's': bad = parse_int(optarg, 0, 1000, &p->stallers); break;
 		case 'H': bad = parse_int(optarg, 1, 100000, &p->hostlists); break;
 		case 't': bad = parse_int(optarg, 1, 3600, &sec); break;
+		case 'c': bad = parse_int(optarg, 1, 3600, &csec); break;
+		case 'R': bad = parse_int(optarg, 1, 3600, &p->round_sec); break;
+		case 'Q': p->quiet = 1; break;
 		case 'w': p->wait_signal = 1; break;
 		case 'o': out = optarg; break;
 		default: usage();
@@ -409,6 +428,8 @@ static void parse_args(struct peer *p, int argc, char **argv)
 		usage();
 	p->dir = argv[optind];
 	p->deadline_ns = mono_ns() + (uint64_t)sec * 1000000000u;
+	p->connect_ns = csec && csec < sec ?
+		mono_ns() + (uint64_t)csec * 1000000000u : p->deadline_ns;
 	p->out = fopen(out, "w");
 	if (!p->out) {
 		perror(out);

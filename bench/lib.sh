@@ -38,7 +38,11 @@ bench_setup() {
 	vsf_require_prog "$FENCED" "$AGENT" "$FENCE_VIRT" "$FENCE_VIRTD" \
 		python3 socat "$BENCH_BIN/chanpeer" "$BENCH_BIN/spawnlat"
 	[ "${BENCH_KEEP:-0}" = 1 ] && VSF_KEEP=1
-	vsf_setup
+	# Our own prefix: other people's clean-ups of vsf-test.* dirs in a
+	# shared /tmp removed a benchmark's directory under its feet once.
+	VSF_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vsf-bench-$1.XXXXXX") || exit 1
+	trap vsf_cleanup EXIT
+	trap 'exit 1' INT TERM
 	T=$VSF_TMP
 	mkdir -p "$BENCH_RESULTS" "$T/sock"
 }

@@ -41,5 +41,6 @@ for b in $(sed -n 's/^BENCHMARKS="\(.*\)"$/\1/p' "$here/run-all"); do
 	*) check_result "$b" 'True' ;;
 	esac
 done
+[ "$fail" -eq 0 ] || [ $rc -ne 0 ] || tail -n 40 "$out/run-all.log"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
