@@ -281,15 +281,13 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv) < 0)
 		return 2;
 	r = load_config(&f);
-	if (arg_check) {
-		if (r == 0)
+	if (arg_check || r < 0) {
+		if (arg_check && r == 0)
 			vsf_settings_dump(&f.settings, stdout);
 		vsf_settings_done(&f.settings);
 		vsf_conf_free(f.conf);
 		return r == 0 ? 0 : 1;
 	}
-	if (r < 0)
-		return 1;
 	if (arg_debug >= 0)
 		f.settings.debug = (unsigned long)arg_debug;
 	fg = arg_foreground || f.settings.foreground;
