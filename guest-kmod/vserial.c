@@ -54,12 +54,16 @@
 /* A device that stops taking control messages must not eat all memory. */
 #define VSP_CTRL_BACKLOG_MAX	4096
 
-/* A receive or transmit buffer; the device sees only data[0..size). */
+/*
+ * A receive or transmit buffer; the device sees only data[0..size).  The
+ * data is a separate allocation so that a 4 KiB or 32 KiB buffer stays one
+ * power-of-two slab object.
+ */
 struct vsp_buf {
 	size_t size;		/* bytes allocated for data */
 	size_t len;		/* rx: bytes the device filled (clamped) */
 	size_t off;		/* rx: bytes already handed to the reader */
-	char data[];
+	char *data;
 };
 
 /* A host->guest control message, copied off the ring (see ctrl_collect). */
@@ -150,14 +154,27 @@ static u32 vsp_next_vtermno;
 
 static struct vsp_buf *vsp_buf_alloc(size_t size, gfp_t gfp)
 {
-	struct vsp_buf *buf = kmalloc(struct_size(buf, data, size), gfp);
+	struct vsp_buf *buf = kmalloc(sizeof(*buf), gfp);
 
 	if (!buf)
 		return NULL;
+	buf->data = kmalloc(size, gfp);
+	if (!buf->data) {
+		kfree(buf);
+		return NULL;
+	}
 	buf->size = size;
 	buf->len = 0;
 	buf->off = 0;
 	return buf;
+}
+
+static void vsp_buf_free(struct vsp_buf *buf)
+{
+	if (!buf)
+		return;
+	kfree(buf->data);
+	kfree(buf);
 }
 
 /* Gives an empty receive buffer to the device.  Frees it on failure. */
@@ -169,7 +186,7 @@ static int vsp_add_inbuf(struct virtqueue *vq, struct vsp_buf *buf)
 	sg_init_one(&sg, buf->data, buf->size);
 	ret = virtqueue_add_inbuf(vq, &sg, 1, buf, GFP_ATOMIC);
 	if (ret < 0)
-		kfree(buf);
+		vsp_buf_free(buf);
 	return ret;
 }
 
@@ -220,13 +237,25 @@ static struct vsp_buf *vsp_get_inbuf(struct virtqueue *vq)
 /* Frees every buffer the device has handed back or never used. */
 static void vsp_drain_vq(struct virtqueue *vq)
 {
+	struct vsp_buf *buf;
 	unsigned int len;
-	void *buf;
 
 	while ((buf = virtqueue_get_buf(vq, &len)))
-		kfree(buf);
+		vsp_buf_free(buf);
 	while ((buf = virtqueue_detach_unused_buf(vq)))
-		kfree(buf);
+		vsp_buf_free(buf);
+}
+
+/* The same for the control transmit ring, which holds struct vsp_ctrl. */
+static void vsp_drain_ctrl_vq(struct virtqueue *vq)
+{
+	unsigned int len;
+	void *c;
+
+	while ((c = virtqueue_get_buf(vq, &len)))
+		kfree(c);
+	while ((c = virtqueue_detach_unused_buf(vq)))
+		kfree(c);
 }
 
 /* --------------------------------------------------------- control sends */
@@ -318,13 +347,13 @@ static void vsp_port_release(struct kref *kref)
 /* Frees transmit buffers the device is done with.  Holds outvq_lock. */
 static void vsp_reclaim_tx_locked(struct vsp_port *port)
 {
+	struct vsp_buf *buf;
 	unsigned int len;
-	void *buf;
 
 	if (!port->out_vq)
 		return;
 	while ((buf = virtqueue_get_buf(port->out_vq, &len))) {
-		kfree(buf);
+		vsp_buf_free(buf);
 		port->tx_full = false;
 	}
 }
@@ -611,7 +640,7 @@ static ssize_t vsp_copy_out(struct vsp_port *port, char __user *ubuf,
 				virtqueue_kick(port->in_vq);
 			port->inbuf = vsp_get_inbuf(port->in_vq);
 		} else {
-			kfree(buf);
+			vsp_buf_free(buf);
 		}
 	}
 	spin_unlock_irq(&port->inbuf_lock);
@@ -663,7 +692,7 @@ static ssize_t vsp_write(struct file *filp, const char __user *ubuf,
 	if (!buf)
 		return -ENOMEM;
 	if (copy_from_user(buf->data, ubuf, count)) {
-		kfree(buf);
+		vsp_buf_free(buf);
 		return -EFAULT;
 	}
 	buf->len = count;
@@ -686,7 +715,7 @@ static ssize_t vsp_write(struct file *filp, const char __user *ubuf,
 		if (ret != -EAGAIN)
 			break;
 	}
-	kfree(buf);
+	vsp_buf_free(buf);
 	return ret;
 }
 
@@ -759,7 +788,7 @@ static int vsp_put_chars(u32 vtermno, const char *data, int count)
 	memcpy(buf->data, data, count);
 	buf->len = count;
 	if (vsp_queue_tx(port, buf)) {
-		kfree(buf);
+		vsp_buf_free(buf);
 		return 0;
 	}
 	return count;
@@ -1022,7 +1051,7 @@ static void vsp_unplug_port(struct vsp_port *port)
 	port->in_vq = NULL;
 	spin_unlock_irq(&port->inbuf_lock);
 	mutex_unlock(&port->read_mutex);
-	kfree(inbuf);
+	vsp_buf_free(inbuf);
 
 	spin_lock_irq(&port->outvq_lock);
 	port->unplugged = true;
@@ -1286,7 +1315,7 @@ static void vsp_stop(struct vsp_dev *portdev)
 	cancel_work_sync(&portdev->ctrl_work);
 	if (portdev->multiport) {
 		vsp_drain_vq(portdev->c_ivq);
-		vsp_drain_vq(portdev->c_ovq);
+		vsp_drain_ctrl_vq(portdev->c_ovq);
 	}
 	list_for_each_entry_safe(c, tmp, &portdev->c_backlog, node) {
 		list_del(&c->node);
@@ -1439,7 +1468,7 @@ static void vsp_port_detach_vqs(struct vsp_port *port)
 	WRITE_ONCE(port->host_connected, false);
 	spin_unlock_irq(&port->inbuf_lock);
 	mutex_unlock(&port->read_mutex);
-	kfree(inbuf);
+	vsp_buf_free(inbuf);
 
 	spin_lock_irq(&port->outvq_lock);
 	if (port->out_vq)

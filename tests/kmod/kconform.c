@@ -1,7 +1,8 @@
 /*
  * kconform - virtio-serial guest driver conformance checks, run in the guest.
  *
- *	kconform DRIVER
+ *	kconform DRIVER            the conformance checks
+ *	kconform DRIVER bench MIB  throughput only: MIB MiB each way, 3 times
  *
  * DRIVER is the module that drives the device (vserial or virtio_console);
  * it prefixes every result name, so one suite checks both drivers.  The
@@ -1515,6 +1516,56 @@ static void t_unload(struct ctx *c)
 	}
 }
 
+/*
+ * Throughput of one port, each way: zero bytes, no checking (the pattern
+ * check would measure the guest's CPU under TCG, not the driver).  Guest
+ * clock, from the command to the last byte.
+ */
+static void bench(struct ctx *c, unsigned int mib)
+{
+	size_t total = (size_t)mib << 20, done;
+	static unsigned char buf[65536];
+	int fd = open_port("t1", 0), rep;
+	long long t0, ms;
+	ssize_t n;
+
+	if (fd < 0 || host_conn(c, fd, "t1")) {
+		fail(c, "bench", "setup: fd %d, %s", fd, c->reply);
+		goto out;
+	}
+	for (rep = 0; rep < 3; rep++) {
+		t0 = now_ms();
+		if (cmd(c, "source t1 %zu", total))
+			break;
+		for (done = 0; done < total; done += (size_t)n) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0)
+				break;
+		}
+		ms = now_ms() - t0;
+		info(c, "bench_h2g", "%zu bytes %lld ms %.1f MB/s", done, ms,
+		     ms ? done / 1e3 / (double)ms : 0.0);
+		if (cmd(c, "sink t1 %zu", total))
+			break;
+		t0 = now_ms();
+		for (done = 0; done < total; done += (size_t)n) {
+			n = write(fd, buf, sizeof(buf) < total - done ?
+				  sizeof(buf) : total - done);
+			if (n <= 0)
+				break;
+		}
+		cmd(c, "wait t1");
+		ms = now_ms() - t0;
+		info(c, "bench_g2h", "%zu bytes %lld ms %.1f MB/s (host: %s)",
+		     done, ms, ms ? done / 1e3 / (double)ms : 0.0, c->reply);
+	}
+	EXPECT(c, "bench", rep == 3, "stopped in round %d: %s", rep, c->reply);
+	host_disc(c, fd, "t1");
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { .driver = argc > 1 ? argv[1] : "unknown", .ctl = -1,
@@ -1529,6 +1580,11 @@ int main(int argc, char **argv)
 	if (c.ctl < 0 || cmd(&c, "ping")) {
 		fail(&c, "ctl", "control port: %d %s", c.ctl, c.reply);
 		return 1;
+	}
+	if (argc > 3 && strcmp(argv[2], "bench") == 0) {
+		bench(&c, (unsigned int)atoi(argv[3]));
+		cmd(&c, "bye");
+		return c.failed ? 1 : 0;
 	}
 	t_open_close(&c);
 	t_names(&c);

@@ -10,6 +10,7 @@ TESTS += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
 EXTRA_DIST += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
 	tests/kmod/channel_vserial_test.sh tests/kmod/agent_vserial_test.sh \
 	tests/kmod/with_vserial.sh tests/kmod/servant.py tests/kmod/module.sh \
+	tests/kmod/kconform_rig.sh tests/kmod/throughput.sh \
 	tests/kmod/guest \
 	guest-kmod/Makefile guest-kmod/Kbuild guest-kmod/vserial.c \
 	guest-kmod/vserial_hvc.h guest-kmod/checkpatch.sh guest-kmod/README.md

@@ -16,6 +16,7 @@ per command on the ctl port and waits for one reply line ("ok ..." or
     recv P N SEED             read N bytes from P and check the pattern (bg)
     wait P                    the result of the last recv on P
     hold P / drain P          stop reading P / read and discard everything
+    source P N / sink P N     like send / recv with zero bytes and no check
     plug P NR / unplug P      QMP: add (chardev + virtserialport nr=NR) /
                               remove the port named org.vsf.P
     plugname P NR LEN         plug P (nr NR) named org.vsf.P. + LEN times "x"
@@ -138,6 +139,35 @@ class Port:
                 self.sock.sendall(data)
         except OSError:
             pass
+
+    def do_source(self, n):
+        zeros = bytes(65536)
+        off = 0
+        try:
+            while off < n and not self.stop:
+                k = min(len(zeros), n - off)
+                self.sock.sendall(zeros[:k])
+                off += k
+            self.result = "ok sent %d" % off
+        except OSError as e:
+            self.result = "fail send at %d: %s" % (off, e)
+
+    def do_sink(self, n):
+        off = 0
+        t0 = None
+        self.sock.settimeout(60)
+        try:
+            while off < n:
+                data = self.sock.recv(min(1 << 20, n - off))
+                if not data:
+                    self.result = "fail eof at %d" % off
+                    return
+                if t0 is None:
+                    t0 = time.monotonic()
+                off += len(data)
+            self.result = "ok got %d in %.1f ms" % (off, (time.monotonic() - t0) * 1000)
+        except OSError as e:
+            self.result = "fail recv at %d: %s" % (off, e)
 
     def do_drain(self):
         total = 0
@@ -279,6 +309,10 @@ class Servant:
             port.background(port.do_send, int(args[1]), int(args[2]))
         elif op == "recv":
             port.background(port.do_recv, int(args[1]), int(args[2]))
+        elif op == "source":
+            port.background(port.do_source, int(args[1]))
+        elif op == "sink":
+            port.background(port.do_sink, int(args[1]))
         elif op == "drain":
             port.background(port.do_drain)
         elif op == "wait":
