@@ -19,8 +19,9 @@ T=$VSF_TMP
 mkdir -p "$T/sock"
 NODE=$T/node.xml
 URI=test://$NODE
+U4=5f0e1d2c-3b4a-4958-8776-a5b4c3d2e1f0
 vsf_node_xml "$NODE" "g1:$U1:serial=$T/sock/g1.sock" "g2:$U2" \
-	"g3:$U3:serial=$T/sock/g3.sock"
+	"g3:$U3:serial=$T/sock/g3.sock" "g4:$U4:channel=$T/sock/g4.chan"
 
 write_conf() {	# FILE [EXTRA]
 	cat >"$1" <<EOC
@@ -90,7 +91,7 @@ fv l1 -o list
 vsf_check "list rc" 0 "$FV_RC"
 vsf_check_grep "list shows g1 on" "$T/l1.out" "^g1 +$U1 on"
 vsf_check_grep "list shows g2" "$T/l1.out" "^g2 +$U2 on"
-vsf_check "list has 3 domains" 3 "$(grep -c -- '-' "$T/l1.out")"
+vsf_check "list has 4 domains" 4 "$(grep -c -- '-' "$T/l1.out")"
 fv o1 -o off -n g2
 vsf_check "off g2" 0 "$FV_RC"
 fv s2 -o status -n g2
@@ -240,6 +241,40 @@ EOC
 else
 	vsf_fail "our agent $AGENT is not built"
 fi
+
+# ---- run 4: virtio-serial <channel> ports selected by target name (our
+# key): only g4's port is used, not the <serial> sockets of g1 and g3
+cat >"$T/named.conf" <<EOC
+fence_virtd { listener = "serial"; backend = "libvirt"; }
+listeners { serial { uri = "$URI"; path = "$T/sock"; channel_name = "org.vsf.fence.0"; } }
+backends { libvirt { uri = "$URI"; } }
+vserial_fenced { history_window = "1"; }
+EOC
+vsf_bg p4 $PEER "$T/sock/g4.chan" req 4 g2
+P4=$VSF_PID
+for i in $(seq 100); do [ -S "$T/sock/g4.chan" ] && break; sleep 0.05; done
+vsf_bg d4 stdbuf -oL -eL "$FENCED" -F -d 1 -f "$T/named.conf"
+DAEMON=$VSF_PID
+vsf_wait_exit "$P4" 15 || vsf_fail "g4 peer got no answer"
+vsf_check "request on the named virtio port answered" "reply 0" \
+	"$(grep reply "$T/p4.log")"
+vsf_check "serial sockets not used when only channel_name is set" 0 \
+	"$(grep -c 'channel g[13] ' "$T/d4.log")"
+vsf_stop "$DAEMON"
+# mode "serial vmchannel": both kinds at once
+sed 's|channel_name = "org.vsf.fence.0";|mode = "serial vmchannel";|' \
+	"$T/named.conf" >"$T/both.conf"
+vsf_bg p5 $PEER "$T/sock/g4.chan" req 4 g2
+P5=$VSF_PID
+for i in $(seq 100); do [ -S "$T/sock/g4.chan" ] && break; sleep 0.05; done
+vsf_bg d5 stdbuf -oL -eL "$FENCED" -F -d 1 -f "$T/both.conf"
+DAEMON=$VSF_PID
+vsf_wait_exit "$P5" 15 || vsf_fail "g4 peer got no answer (both modes)"
+vsf_check "vmchannel <channel> served with both modes on" "reply 0" \
+	"$(grep reply "$T/p5.log")"
+vsf_check_grep "serial socket of g1 tried too with both modes" "$T/d5.log" \
+	"channel g1 "
+vsf_stop "$DAEMON"
 
 # ---- --check-config
 "$FENCED" --check-config -f "$T/groups.conf" >"$T/check.out" 2>&1
