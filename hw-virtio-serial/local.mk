@@ -25,13 +25,15 @@ TESTS += tests/vsdev/qemu_vm_test.sh tests/vsdev/migrate_vm_test.sh
 TESTS += tests/vsdev/kmod_conform_test.sh
 # The fence agent's end-to-end scenario over our device (one boot).
 TESTS += tests/vsdev/agent_e2e_test.sh
+# Our migration stream vs stock QEMU's "virtio-console" v3 (no boot).
+TESTS += tests/vsdev/mig_compat_test.sh
 check_PROGRAMS += tests/vsdev/migprobe
 tests_vsdev_migprobe_SOURCES = tests/vsdev/migprobe.c
 
 EXTRA_DIST += hw-virtio-serial/build-qemu.sh hw-virtio-serial/qemu \
 	hw-virtio-serial/README.md tests/vsdev/qemu_vm_test.sh \
 	tests/vsdev/migrate_vm_test.sh tests/vsdev/kmod_conform_test.sh \
-	tests/vsdev/agent_e2e_test.sh \
+	tests/vsdev/agent_e2e_test.sh tests/vsdev/mig_compat_test.sh \
 	tests/vsdev/our-qemu.sh tests/vsdev/on-our-qemu.sh \
 	tests/vsdev/migpeer.py tests/vsdev/guest
 
