@@ -102,6 +102,12 @@ vm_cleanup() {
 # vm_spawn CMD ARGS...: start a host-side process in the background; its PID
 # is in VM_LAST_PID and it is killed at exit (if still running).
 vm_spawn() {
+	# A shell function would run in a forked subshell: $! would be that
+	# shell's PID, and killing it would leave the real process running.
+	if declare -F "$1" >/dev/null; then
+		echo "vm_spawn: '$1' is a shell function; pass a program" >&2
+		return 1
+	fi
 	"$@" &
 	VM_LAST_PID=$!
 	vm_pids+=("$VM_LAST_PID")
@@ -376,8 +382,9 @@ VM_DAEMON=${VM_DAEMON:-stock}
 VSERIAL_FENCED=${VSERIAL_FENCED:-$vm_build/fenced-host/vserial-fenced}
 
 # vm_fenced_start CONF UUID [WRAPPER...]: start the daemon in the foreground
-# (log: $VM_DIR/fenced.log), through WRAPPER (e.g. vm_ns) if given, and wait
-# until it has connected to the channel socket of the domain UUID.
+# (log: $VM_DIR/fenced.log), through WRAPPER if given (a program that exec()s
+# the rest, e.g. nsenter -t "$VM_NS_PID" -m -n; not a shell function), and
+# wait until it has connected to the channel socket of the domain UUID.
 vm_fenced_start() {
 	local conf=$1 uuid=$2 ere
 	shift 2

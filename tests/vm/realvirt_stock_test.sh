@@ -40,13 +40,14 @@ vsf_conf_serial "$VM_DIR/fvd.conf" qemu:///system "$VM_DIR" vmchannel "$VM_DIR/k
 	}
 }"
 
-vm_spawn vm_ns virsh -q event --all --loop --timestamp >"$VM_DIR/events.log" 2>&1
+vm_spawn nsenter -t "$VM_NS_PID" -m -n virsh -q event --all --loop --timestamp \
+	>"$VM_DIR/events.log" 2>&1
 vm_virsh define "$VM_DIR/C.xml" >/dev/null || vm_fail define_c "virsh define failed"
 # B is persistent, as a cluster node's domain is: "off" must not make it vanish.
 { vm_virsh define "$VM_DIR/B.xml" && vm_virsh start vsfB; } >/dev/null ||
 	vm_fail start_b "virsh define/start failed"
 vm_virsh create --paused "$VM_DIR/A.xml" >/dev/null || vm_fail create_a "virsh create failed"
-if vm_fenced_start "$VM_DIR/fvd.conf" "$UA" vm_ns; then
+if vm_fenced_start "$VM_DIR/fvd.conf" "$UA" nsenter -t "$VM_NS_PID" -m -n; then
 	vm_ok daemon_connected_a
 else
 	vm_fail daemon_connected_a "$(tail -5 "$VM_DIR/fenced.log")"
