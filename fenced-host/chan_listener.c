@@ -107,12 +107,12 @@ static struct chan_listener *to_cl(struct vsf_listener *l)
 	return (struct chan_listener *)l;
 }
 
-static const struct vsf_log *LOG(const struct chan_sock *s)
+static const struct vsf_log *log_of(const struct chan_sock *s)
 {
 	return s->cl->base.ctx->log;
 }
 
-static struct vsf_loop *LOOP(const struct chan_sock *s)
+static struct vsf_loop *loop_of(const struct chan_sock *s)
 {
 	return s->cl->base.ctx->loop;
 }
@@ -131,10 +131,10 @@ static void sock_shut(struct chan_sock *s)
 	}
 	s->ncalls = 0;
 	if (s->timer)
-		(void)vsf_loop_del_timer(LOOP(s), s->timer);
+		(void)vsf_loop_del_timer(loop_of(s), s->timer);
 	s->timer = 0;
 	if (s->fd >= 0) {
-		vsf_loop_del_fd(LOOP(s), s->fd);
+		vsf_loop_del_fd(loop_of(s), s->fd);
 		close(s->fd);
 	}
 	s->fd = -1;
@@ -169,10 +169,10 @@ static void sock_retry(struct chan_sock *s, const char *why)
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : RETRY_MIN_MS;
 	if (s->backoff_ms > RETRY_MAX_MS)
 		s->backoff_ms = RETRY_MAX_MS;
-	vsf_logf(LOG(s), s->backoff_ms >= RETRY_MAX_MS ? LOG_DEBUG : LOG_INFO,
+	vsf_logf(log_of(s), s->backoff_ms >= RETRY_MAX_MS ? LOG_DEBUG : LOG_INFO,
 		 "channel %s (%s): %s; retrying in %u ms", s->dom->name,
 		 s->path, why, s->backoff_ms);
-	s->timer = vsf_loop_add_timer(LOOP(s), s->backoff_ms, on_retry, NULL,
+	s->timer = vsf_loop_add_timer(loop_of(s), s->backoff_ms, on_retry, NULL,
 				      s);
 }
 
@@ -204,7 +204,7 @@ static void sock_update_events(struct chan_sock *s)
 		ev |= VSF_LOOP_WRITE;
 	if (s->out_len < OUT_HIGH_WATER && s->ncalls < MAX_PENDING)
 		ev |= VSF_LOOP_READ;
-	(void)vsf_loop_mod_fd(LOOP(s), s->fd, ev);
+	(void)vsf_loop_mod_fd(loop_of(s), s->fd, ev);
 }
 
 /* Write what we can now; returns <0 if the socket died. */
@@ -354,11 +354,11 @@ static void submit(struct chan_sock *s, struct chan_call *c, int op,
 static void note_garbage(struct chan_sock *s, int err)
 {
 	if (err < 0)
-		vsf_logf(LOG(s), LOG_WARNING,
+		vsf_logf(log_of(s), LOG_WARNING,
 			 "channel %s (%s): bad request frame (%s), skipping",
 			 s->dom->name, s->path, vsf_v2_strerror(err));
 	if (s->rd.skipped > s->garbage_logged) {
-		vsf_logf(LOG(s), LOG_WARNING,
+		vsf_logf(log_of(s), LOG_WARNING,
 			 "channel %s (%s): skipped %llu bytes that were not "
 			 "requests", s->dom->name, s->path,
 			 (unsigned long long)(s->rd.skipped -
@@ -372,7 +372,7 @@ static void on_v1(struct chan_sock *s, const struct vsf_serial_req *sr)
 	struct chan_call *c;
 
 	if (!s->cl->base.ctx->v1_allowed) {
-		vsf_logf(LOG(s), LOG_WARNING, "channel %s (%s): v1 request %s "
+		vsf_logf(log_of(s), LOG_WARNING, "channel %s (%s): v1 request %s "
 			 "%s refused: unauthenticated v1 is denied by policy "
 			 "(vserial_fenced/v1)", s->dom->name, s->path,
 			 vsf_op_name(sr->op) ? vsf_op_name(sr->op) : "?",
@@ -400,13 +400,13 @@ static const struct vsf_key *dom_key(struct chan_sock *s)
 	r = vsf_key_load_for_guest(s->cl->base.ctx->key_dir, d->uuid,
 				   s->cl->key_file, d->key, err, sizeof(err));
 	if (r >= 0) {
-		vsf_logf(LOG(s), LOG_INFO, "domain %s: v2 key %s (%s)",
+		vsf_logf(log_of(s), LOG_INFO, "domain %s: v2 key %s (%s)",
 			 d->name, d->key->path,
 			 r == VSF_KEY_GUEST ? "its own" : "shared");
 		return d->key;
 	}
 	if (!d->key_failed)
-		vsf_logf(LOG(s), LOG_ERR, "domain %s: no usable v2 key: %s",
+		vsf_logf(log_of(s), LOG_ERR, "domain %s: no usable v2 key: %s",
 			 d->name, err);
 	d->key_failed = true;
 	free(d->key);
@@ -450,7 +450,7 @@ static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
 	if (r == 0)
 		r = vsf_v2_server_check_request(&s->v2, &rq, vsf_now_ms());
 	if (r < 0) {
-		vsf_logf(LOG(s), LOG_WARNING, "channel %s (%s): v2 request "
+		vsf_logf(log_of(s), LOG_WARNING, "channel %s (%s): v2 request "
 			 "refused: %s", s->dom->name, s->path,
 			 vsf_v2_strerror(r));
 		send_v2_error(s, r == -EBADMSG ? 0 : rq.request_id,
@@ -528,11 +528,11 @@ static void on_readable(struct chan_sock *s)
 static void sock_up(struct chan_sock *s)
 {
 	if (s->timer)
-		(void)vsf_loop_del_timer(LOOP(s), s->timer);
+		(void)vsf_loop_del_timer(loop_of(s), s->timer);
 	s->timer = 0;
 	s->connected = true;
 	s->backoff_ms = 0;
-	vsf_logf(LOG(s), LOG_INFO, "channel %s (%s): connected, domain %s",
+	vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected, domain %s",
 		 s->dom->name, s->path, s->dom->uuid);
 	sock_update_events(s);
 }
@@ -579,7 +579,7 @@ static void sock_connect(struct chan_sock *s)
 	int r;
 
 	if (strlen(s->path) >= sizeof(sa.sun_path)) {
-		vsf_logf(LOG(s), LOG_ERR, "channel %s: socket path '%s' too "
+		vsf_logf(log_of(s), LOG_ERR, "channel %s: socket path '%s' too "
 			 "long, ignoring", s->dom->name, s->path);
 		return;
 	}
@@ -594,7 +594,7 @@ static void sock_connect(struct chan_sock *s)
 		sock_retry(s, strerror(errno));
 		return;
 	}
-	if (vsf_loop_add_fd(LOOP(s), s->fd, r == 0 ? VSF_LOOP_READ
+	if (vsf_loop_add_fd(loop_of(s), s->fd, r == 0 ? VSF_LOOP_READ
 						   : VSF_LOOP_WRITE,
 			    on_sock, s) < 0) {
 		sock_retry(s, "cannot watch the socket");
@@ -603,7 +603,7 @@ static void sock_connect(struct chan_sock *s)
 	if (r == 0)
 		sock_up(s);
 	else
-		s->timer = vsf_loop_add_timer(LOOP(s), CONNECT_TIMEOUT_MS,
+		s->timer = vsf_loop_add_timer(loop_of(s), CONNECT_TIMEOUT_MS,
 					      on_connect_timeout, NULL, s);
 }
 

@@ -117,12 +117,12 @@ static struct tcp_listener *to_tl(struct vsf_listener *l)
 	return (struct tcp_listener *)l;
 }
 
-static const struct vsf_log *LOG(const struct tcp_conn *c)
+static const struct vsf_log *log_of(const struct tcp_conn *c)
 {
 	return c->tl->base.ctx->log;
 }
 
-static struct vsf_loop *LOOP(const struct tcp_conn *c)
+static struct vsf_loop *loop_of(const struct tcp_conn *c)
 {
 	return c->tl->base.ctx->loop;
 }
@@ -146,8 +146,8 @@ static void conn_free(struct tcp_conn *c)
 		}
 	vsf_req_detach(c->pending);
 	if (c->timer)
-		(void)vsf_loop_del_timer(LOOP(c), c->timer);
-	vsf_loop_del_fd(LOOP(c), c->fd);
+		(void)vsf_loop_del_timer(loop_of(c), c->timer);
+	vsf_loop_del_fd(loop_of(c), c->fd);
 	close(c->fd);
 	free(c->out);
 	free(c);
@@ -155,7 +155,7 @@ static void conn_free(struct tcp_conn *c)
 
 static void conn_drop(struct tcp_conn *c, const char *why)
 {
-	vsf_logf(LOG(c), LOG_WARNING, "%s: %s, closing", c->peer.desc, why);
+	vsf_logf(log_of(c), LOG_WARNING, "%s: %s, closing", c->peer.desc, why);
 	conn_free(c);
 }
 
@@ -172,8 +172,8 @@ static void on_step_timeout(struct vsf_loop *loop, uint64_t id, void *data)
 static void arm_step(struct tcp_conn *c)
 {
 	if (c->timer)
-		(void)vsf_loop_del_timer(LOOP(c), c->timer);
-	c->timer = vsf_loop_add_timer(LOOP(c), STEP_TIMEOUT_MS,
+		(void)vsf_loop_del_timer(loop_of(c), c->timer);
+	c->timer = vsf_loop_add_timer(loop_of(c), STEP_TIMEOUT_MS,
 				      on_step_timeout, NULL, c);
 }
 
@@ -203,7 +203,7 @@ static void set_events(struct tcp_conn *c)
 		ev = VSF_LOOP_WRITE;
 	else if (c->state != ST_WAIT && c->state != ST_FLUSH)
 		ev |= VSF_LOOP_READ;
-	(void)vsf_loop_mod_fd(LOOP(c), c->fd, ev);
+	(void)vsf_loop_mod_fd(loop_of(c), c->fd, ev);
 }
 
 static void expect(struct tcp_conn *c, enum tcp_state st, size_t n)
@@ -247,7 +247,7 @@ static void submit(struct tcp_conn *c)
 
 	c->state = ST_WAIT;
 	if (c->timer)
-		(void)vsf_loop_del_timer(LOOP(c), c->timer);
+		(void)vsf_loop_del_timer(loop_of(c), c->timer);
 	c->timer = 0;	/* the pipeline has its own deadline */
 	set_events(c);
 	r = vsf_pipeline_submit(c->tl->base.ctx->pipeline, &c->peer,
@@ -271,7 +271,7 @@ static int got_request(struct tcp_conn *c)
 			       tl->have_key ? tl->key.bytes : NULL,
 			       tl->have_key ? tl->key.len : 0);
 	if (r < 0) {
-		vsf_logf(LOG(c), LOG_WARNING, "%s: request for %s %s refused: "
+		vsf_logf(log_of(c), LOG_WARNING, "%s: request for %s %s refused: "
 			 "%s", c->peer.desc, vsf_op_name(c->req.op),
 			 c->req.domain,
 			 r == -EKEYREJECTED ? "hash type weaker than "
