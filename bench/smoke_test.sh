@@ -38,6 +38,7 @@ for b in $(sed -n 's/^BENCHMARKS="\(.*\)"$/\1/p' "$here/run-all"); do
 	case $b in
 	scale) check_result scale 'any(x["daemon"] == "ours" and x["answered"] == x["n"] for x in rows)' ;;
 	stall) check_result stall 'any(x["daemon"] == "ours" and x["stalled"] == 1 and x["answered"] > 0 for x in rows)' ;;
+	channel) check_result channel 'any(x["combo"] == "a" and x["median_MBps"] > 0 for x in rows)' ;;
 	*) check_result "$b" 'True' ;;
 	esac
 done
