@@ -1288,6 +1288,68 @@ out:
 		close(fd);
 }
 
+/* Waits until a tty opens (hvc devices come and go with their consoles). */
+static int open_tty(const char *path, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	int fd;
+
+	for (;;) {
+		fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK);
+		if (fd >= 0 || now_ms() >= end)
+			return fd;
+		sleep_ms(20);
+	}
+}
+
+/*
+ * A console hot-plugged and unplugged while the first console (hvc0) is in
+ * use: the new one works as /dev/hvc1, and removing it leaves hvc0 working.
+ */
+static void t_console_hotplug(struct ctx *c)
+{
+	char path[PATH_MAX];
+	int fd = -1, hvc0 = -1, r;
+
+	if (cmd(c, "plugcon hcon 6") ||
+	    wait_port(PORT_PREFIX "hcon", 1, 10000)) {
+		fail(c, "console_hotplug", "host: %s", c->reply);
+		return;
+	}
+	if (port_path(PORT_PREFIX "hcon", path, sizeof(path)) == 0) {
+		fd = open(path, O_RDWR | O_NOCTTY);
+		EXPECT(c, "console_hotplug_vport_enxio",
+		       fd < 0 && errno == ENXIO, "open %s: %d (%s)", path, fd,
+		       strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	hvc0 = open_tty("/dev/hvc0", 1000);
+	fd = open_tty("/dev/hvc1", 5000);
+	if (fd < 0 || hvc0 < 0 || make_raw(fd) < 0 || make_raw(hvc0) < 0) {
+		fail(c, "console_hotplug", "hvc0 %d, hvc1 %d: %s", hvc0, fd,
+		     strerror(errno));
+		goto out;
+	}
+	r = write_all(fd, "hvc1-out\n", 9, now_ms() + 5000);
+	EXPECT(c, "console_hotplug", r == 0 && cmd(c, "expect hcon hvc1-out") == 0,
+	       "write %d, host: %s", r, c->reply);
+	close(fd);
+	fd = -1;
+	EXPECT(c, "console_hotunplug", cmd(c, "unplug hcon") == 0 &&
+	       wait_port(PORT_PREFIX "hcon", 0, 5000) == 0, "host: %s",
+	       c->reply);
+	r = write_all(hvc0, "hvc0-still\n", 11, now_ms() + 5000);
+	EXPECT(c, "console_hotunplug_hvc0_alive",
+	       r == 0 && cmd(c, "con_expect hvc0-still") == 0,
+	       "write %d, host: %s", r, c->reply);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (hvc0 >= 0)
+		close(hvc0);
+}
+
 /*
  * A name longer than a control buffer: QEMU copies what fits into the
  * driver's 4 KiB buffer but reports the whole message length as used.  The
@@ -1603,6 +1665,7 @@ int main(int argc, char **argv)
 	t_open_storm(&c);
 	t_suspend(&c);
 	t_hotplug(&c);
+	t_console_hotplug(&c);
 	t_long_name(&c);
 	t_many_ports(&c);
 	t_other_driver(&c);

@@ -20,6 +20,9 @@ per command on the ctl port and waits for one reply line ("ok ..." or
     plug P NR / unplug P      QMP: add (chardev + virtserialport nr=NR) /
                               remove the port named org.vsf.P
     plugname P NR LEN         plug P (nr NR) named org.vsf.P. + LEN times "x"
+    plugcon P NR              plug a virtconsole org.vsf.P (nr NR), connect
+                              it and collect what it sends
+    expect P S                wait until port P has sent S
     plugmany A B              plug ports mA..mB (nr A..B)
     echoall A B               connect mA..mB, each echoing what it gets
     con_expect S / con_send S the virtconsole: wait for S / send S + newline
@@ -169,6 +172,25 @@ class Port:
         except OSError as e:
             self.result = "fail recv at %d: %s" % (off, e)
 
+    def do_collect(self):
+        self.got = b""
+        try:
+            while not self.stop:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.got += data
+        except OSError:
+            pass
+
+    def expect(self, text):
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if text.encode() in getattr(self, "got", b""):
+                return "ok"
+            time.sleep(0.02)
+        return "fail port has %r" % getattr(self, "got", b"")[-200:]
+
     def do_drain(self):
         total = 0
         try:
@@ -225,7 +247,7 @@ class Servant:
             with self.con_lock:
                 self.con_buf += data
 
-    def plug(self, p, nr, name=None):
+    def plug(self, p, nr, name=None, driver="virtserialport"):
         if not self.qmp:
             self.qmp = Qmp(os.path.join(self.dir, "qmp.sock"), self.deadline)
         path = self.sock_path(p)
@@ -235,7 +257,7 @@ class Servant:
                 "server": True, "wait": False}})
         if err:
             return "fail chardev-add: " + err
-        err = self.qmp.call("device_add", driver="virtserialport", bus="vs0.0",
+        err = self.qmp.call("device_add", driver=driver, bus="vs0.0",
                             chardev="hc-" + p, name=name or "org.vsf." + p, id="dev-" + p,
                             nr=int(nr))
         if err:
@@ -280,6 +302,13 @@ class Servant:
             return self.unplug(args[0])
         if op == "plugname":
             return self.plug(args[0], args[1], "org.vsf.%s.%s" % (args[0], "x" * int(args[2])))
+        if op == "plugcon":
+            r = self.plug(args[0], args[1], driver="virtconsole")
+            if r == "ok":
+                p = self.ports[args[0]]
+                p.conn()
+                p.background(p.do_collect)
+            return r
         if op == "plugmany":
             for nr in range(int(args[0]), int(args[1]) + 1):
                 r = self.plug("m%d" % nr, nr)
@@ -303,6 +332,8 @@ class Servant:
             port.conn()
         elif op == "disc":
             port.close()
+        elif op == "expect":
+            return port.expect(" ".join(args[1:]))
         elif op == "hold":
             pass
         elif op == "send":
