@@ -60,6 +60,7 @@ class Stream:
         self.s = sock
         self.s.setblocking(False)
         self.buf = b""
+        self.raw = b""      # everything received, for the byte-stream check
         self.lines = []
         self.eof = False
 
@@ -71,6 +72,7 @@ class Stream:
                     self.eof = True
                     return
                 self.buf += d
+                self.raw += d
         except BlockingIOError:
             pass
         except ConnectionResetError:
@@ -157,7 +159,10 @@ def run(d, deadline):
     if done is None:
         return res + [("fail", "mig_done", "no DONE from the guest")]
     g_lines, dups, gaps, gap_from, gap_to, h_count = map(int, done.split()[1:])
-    got = [l for l in a.lines + b.lines if l.startswith("g")]
+    # One byte stream across both connections: a chain A had half written
+    # when it stopped continues, from B, in the middle of a line.
+    stream = (a.raw + b.raw).decode(errors="replace").split("\n")
+    got = [l for l in stream if l.startswith("g")]
     nums = [int(l[1:8]) for l in got]
     res.append(("info", "mig_traffic",
                 "g=%d (A %d, B %d) h=%d (before %d, B from %d) gap %d..%d"
