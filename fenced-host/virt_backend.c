@@ -9,6 +9,11 @@
  * down libvirtd costs each request one quick failure, never a sleep loop.
  * Lookup is by UUID when the target is a canonical UUID, else by name;
  * the first connection that knows the domain acts on it.
+ *
+ * The pipeline serialises requests per target string; a domain named by
+ * its name in one request and by its UUID in another is serialised here,
+ * by a lock per domain UUID held for the whole operation (on a worker
+ * thread, where waiting is allowed).
  */
 #include "config.h"
 
@@ -37,12 +42,65 @@ struct virt_uri {
 	uint64_t backoff;	/* ms */
 };
 
+/* One per domain with an operation running or waiting. */
+struct dom_lock {
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	pthread_mutex_t op;	/* held for the whole operation */
+	unsigned int users;	/* protected by virt_backend.lock */
+	struct dom_lock *next;
+};
+
 struct virt_backend {
 	struct vsf_backend base;	/* first */
-	pthread_mutex_t lock;		/* protects uris[].conn/retry/backoff */
+	pthread_mutex_t lock;		/* protects uris[].conn/retry/backoff
+					 * and the locks list */
 	struct virt_uri uris[VIRT_MAX_URIS];
 	size_t nuris;
+	struct dom_lock *locks;
 };
+
+/* Lock order: a dom_lock's op mutex is never taken while holding lock. */
+static struct dom_lock *dom_lock_get(struct virt_backend *vb, virDomainPtr d)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN] = "";
+	struct dom_lock *l;
+
+	(void)virDomainGetUUIDString(d, uuid);
+	pthread_mutex_lock(&vb->lock);
+	for (l = vb->locks; l; l = l->next)
+		if (!strcmp(l->uuid, uuid))
+			break;
+	if (!l && (l = calloc(1, sizeof(*l)))) {
+		memcpy(l->uuid, uuid, sizeof(uuid));
+		pthread_mutex_init(&l->op, NULL);
+		l->next = vb->locks;
+		vb->locks = l;
+	}
+	if (l)
+		l->users++;
+	pthread_mutex_unlock(&vb->lock);
+	if (l)
+		pthread_mutex_lock(&l->op);
+	return l;
+}
+
+static void dom_lock_put(struct virt_backend *vb, struct dom_lock *l)
+{
+	struct dom_lock **pp;
+
+	if (!l)
+		return;
+	pthread_mutex_unlock(&l->op);
+	pthread_mutex_lock(&vb->lock);
+	if (--l->users == 0) {
+		for (pp = &vb->locks; *pp != l; pp = &(*pp)->next)
+			;
+		*pp = l->next;
+		pthread_mutex_destroy(&l->op);
+		free(l);
+	}
+	pthread_mutex_unlock(&vb->lock);
+}
 
 static struct virt_backend *to_virt(struct vsf_backend *b)
 {
@@ -213,10 +271,12 @@ static int virt_power(struct vsf_backend *b, int op, const char *target,
 {
 	struct virt_backend *vb = to_virt(b);
 	virDomainPtr d = NULL;
+	struct dom_lock *l;
 	int r = find(vb, target, &d);
 
 	if (r < 0)
 		return r;
+	l = dom_lock_get(vb, d);
 	switch (op) {
 	case VSF_OP_OFF:
 		r = do_off(d);
@@ -233,6 +293,7 @@ static int virt_power(struct vsf_backend *b, int op, const char *target,
 	default:
 		r = -EOPNOTSUPP;
 	}
+	dom_lock_put(vb, l);
 	virDomainFree(d);
 	return r;
 }
