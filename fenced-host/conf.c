@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -319,9 +318,8 @@ int vsf_conf_parse(const char *text, size_t len, const char *fname,
 int vsf_conf_load(const char *path, struct vsf_conf_node **out, char *err,
 		  size_t errlen)
 {
-	struct stat st;
-	char *buf;
-	size_t got = 0;
+	size_t got = 0, cap = 4096;
+	char *buf, *nb;
 	int fd, r;
 
 	*out = NULL;
@@ -331,28 +329,42 @@ int vsf_conf_load(const char *path, struct vsf_conf_node **out, char *err,
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-r));
 		return r;
 	}
-	if (fstat(fd, &st) < 0 || st.st_size > VSF_CONF_MAX_SIZE) {
-		r = st.st_size > VSF_CONF_MAX_SIZE ? -E2BIG : -errno;
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-			 strerror(-r));
-		close(fd);
-		return r;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+	/* read to EOF, not to st_size: a pipe or /dev/stdin has none */
+	buf = malloc(cap);
+	for (r = 0; buf && r == 0;) {
+		ssize_t n;
 
+		if (got == cap) {
+			if (cap > VSF_CONF_MAX_SIZE) {
+				r = -E2BIG;
+				break;
+			}
+			if (!(nb = realloc(buf, cap * 2))) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + got, cap - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0)
+			r = -errno;
+		else if (n == 0)
 			break;
-		got += (size_t)n;
+		else
+			got += (size_t)n;
 	}
 	close(fd);
+	if (!buf)
+		return -ENOMEM;
+	if (r < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 strerror(-r));
+		free(buf);
+		return r;
+	}
 	r = vsf_conf_parse(buf, got, path, out, err, errlen);
 	free(buf);
 	return r;

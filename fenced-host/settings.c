@@ -250,6 +250,39 @@ static void dump_block(const struct vsf_conf_node *n, FILE *f)
 	vsf_conf_dump(&fake_root, f);
 }
 
+/* Values a listener uses when its key is not set. */
+static const struct {
+	const char *listener, *key, *value;
+} defaults[] = {
+	{ "serial", "mode", "serial" },
+	{ "serial", "key_file", VSF_KEY_DEFAULT_PATH },
+	{ "tcp", "key_file", VSF_KEY_DEFAULT_PATH },
+	{ "tcp", "hash", "sha256" }, { "tcp", "auth", "sha256" },
+	{ "tcp", "family", "ipv4" }, { "tcp", "address", "127.0.0.1" },
+	{ "tcp", "port", "1229" },
+	{ "vsock", "key_file", VSF_KEY_DEFAULT_PATH },
+	{ "vsock", "hash", "sha256" }, { "vsock", "auth", "sha256" },
+	{ "vsock", "port", "1229" },
+	{ "multicast", "key_file", VSF_KEY_DEFAULT_PATH },
+	{ "multicast", "hash", "sha256" }, { "multicast", "auth", "sha256" },
+	{ "multicast", "family", "ipv4" },
+	{ "multicast", "address", "225.0.0.12" },
+	{ "multicast", "port", "1229" },
+};
+
+static void dump_defaults(const char *name, const struct vsf_conf_node *n,
+			  FILE *f)
+{
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+		if (!strcasecmp(defaults[i].listener, name) &&
+		    !vsf_conf_child(n, defaults[i].key) &&
+		    /* channel_name alone selects only the named ports */
+		    !(!strcasecmp(defaults[i].key, "mode") &&
+		      vsf_conf_child(n, "channel_name")))
+			fprintf(f, "\t\t%s = \"%s\";\t# default\n",
+				defaults[i].key, defaults[i].value);
+}
+
 void vsf_settings_dump(const struct vsf_settings *s, FILE *f)
 {
 	const struct vsf_conf_node *n;
@@ -277,6 +310,7 @@ void vsf_settings_dump(const struct vsf_settings *s, FILE *f)
 					 !strcasecmp(k->name, "channel_name")))
 				fprintf(f, "\t\t%s = \"%s\";\n", k->name,
 					k->value);
+		dump_defaults(s->listeners[i], n, f);
 		fprintf(f, "\t}\n");
 	}
 	fprintf(f, "}\n");
