@@ -283,7 +283,7 @@ vsf_check_grep "--check-config prints the effective config" "$T/check.out" \
 	'listeners = "serial"'
 "$FENCED" --check-config -f /dev/stdin <"$T/check.out" >"$T/check2.out" 2>&1
 vsf_check "the effective config is itself a valid config, and a fixpoint" \
-	"" "$(diff "$T/check.out" "$T/check2.out")"
+	"" "$(diff <(sed 's/\t# default$//' "$T/check.out") "$T/check2.out")"
 printf 'fence_virtd {\n listener = "serial";\n backend = "cpg";\n}\nlisteners { serial { mode = "x"; } }\nbackends {\n' >"$T/bad.conf"
 "$FENCED" --check-config -f "$T/bad.conf" >"$T/bad.out" 2>&1
 vsf_check "--check-config rejects a syntax error" 1 $?
