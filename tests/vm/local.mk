@@ -10,4 +10,4 @@ TESTS += $(VM_TESTS)
 # udev_test.sh joins VM_TESTS once the project ships its rule (fence-agent/*.rules).
 EXTRA_DIST += $(VM_TESTS) tests/vm/lib.sh tests/vm/init tests/vm/rig.sh \
 	tests/vm/mkinitramfs.sh tests/vm/peer.py tests/vm/libvirt_ns.sh \
-	tests/vm/guest tests/vm/udev_test.sh
+	tests/vm/guest tests/vm/udev_test.sh tests/vm/demo.sh
