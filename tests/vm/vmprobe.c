@@ -4,7 +4,7 @@
  * busybox cannot poll(), see an errno or time a read, so the guest scripts
  * ask this program.  Every subcommand exits 0 when the behaviour matches and
  * 1 with one line on stderr saying what was seen instead.  Every wait has a
- * deadline (-t MS, default 5000).
+ * deadline (-t MS, default 20000: a loaded 2-core host slows TCG guests).
  *
  *	vmprobe echo DEV MSG      wait for the host, write MSG\n, read it back
  *	vmprobe busy DEV          a second open() while one is held gets EBUSY
@@ -322,7 +322,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-	int timeout = 5000, i = 1;
+	int timeout = 20000, i = 1;
 	const char *cmd, *dev;
 
 	if (argc > 2 && strcmp(argv[1], "-t") == 0) {
