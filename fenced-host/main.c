@@ -9,10 +9,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,6 +212,33 @@ static void raise_fd_limit(struct fenced *f)
 			 "limit: %s, ignoring", strerror(errno));
 }
 
+/*
+ * systemd's readiness protocol without libsystemd: one datagram to
+ * $NOTIFY_SOCKET (a path, or "@name" in the abstract namespace).
+ */
+static void notify(struct fenced *f, const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	len = strlen(path);
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		vsf_logf(&f->log, LOG_WARNING, "sd_notify '%s': %s, ignoring",
+			 state, strerror(errno));
+	close(fd);
+}
+
 static int start(struct fenced *f)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
@@ -306,7 +336,9 @@ int main(int argc, char **argv)
 	if (r == 0) {
 		vsf_logf(&f.log, LOG_NOTICE, "vserial-fenced %s started "
 			 "(config %s)", PACKAGE_VERSION, arg_conf);
+		notify(&f, "READY=1");
 		r = vsf_loop_run(f.loop);
+		notify(&f, "STOPPING=1");
 	}
 	stop(&f);
 	if (r == 0)

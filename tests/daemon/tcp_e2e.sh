@@ -108,13 +108,29 @@ fv g3 -k "$T/key" -o list
 vsf_check "list filtered to g1" "g1" "$(awk '/-/{print $1}' "$T/g3.out" | xargs)"
 vsf_stop "$DAEMON"
 
-# several listeners in one daemon
+# several listeners in one daemon; readiness reported to systemd's
+# NOTIFY_SOCKET (a python datagram socket stands in for systemd)
 write_conf "$T/b.conf" "serial tcp"
-start_daemon d3 "$T/b.conf"
+python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('$T/notify'); s.settimeout(10)
+print('bound', flush=True)
+for _ in range(2):
+    print(s.recv(100).decode(), flush=True)
+" >"$T/notify.log" 2>&1 &
+NOTIFY=$!
+vsf_wait_line "$T/notify.log" "^bound" 5
+NOTIFY_SOCKET=$T/notify start_daemon d3 "$T/b.conf"
+vsf_wait_line "$T/notify.log" "^READY=1" 5
+vsf_check "READY=1 sent to NOTIFY_SOCKET once started" 0 $?
 vsf_check_grep "serial listener started too" "$T/d3.log" "listener 'serial' started"
 fv b1 -k "$T/key" -o status -n g1
 vsf_check "tcp works next to serial" 0 "$FV_RC"
 vsf_stop "$DAEMON"
+vsf_wait_line "$T/notify.log" "^STOPPING=1" 5
+vsf_check "STOPPING=1 sent at shutdown" 0 $?
+wait "$NOTIFY" 2>/dev/null
 
 # vsock: same exchange on AF_VSOCK.  Stock `fence_virt -S` only dials CID
 # >= 2 (the host), so it can reach us only from a real guest, or through a
