@@ -1206,6 +1206,100 @@ out:
 		close(f2);
 }
 
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+struct writer {
+	pthread_t tid;
+	int fd;
+	unsigned seed;
+	size_t len, done;
+	volatile int finished;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	unsigned char buf[BLOCK];
+
+	while (w->done < w->len) {
+		size_t n = w->len - w->done < BLOCK ? w->len - w->done : BLOCK;
+		ssize_t r;
+
+		pattern_fill(w->seed, w->done, buf, n);
+		r = write(w->fd, buf, n);
+		if (r <= 0)
+			break;
+		w->done += (size_t)r;
+	}
+	__atomic_store_n(&w->finished, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/*
+ * Writers that wait for ring space thousands of times: the host reads in
+ * 4 KiB pieces with pauses, two ports at once, blocking 4080-byte writes.
+ * A lost wake-up leaves a writer asleep with free space: the deadline
+ * catches it.
+ */
+static void t_writer_wakeups(struct ctx *c)
+{
+	static const char *const ports[] = { "t1", "t2" };
+	struct writer w[2];
+	size_t len = 4u << 20;
+	long long t0, end;
+	int i, started = 0, good = 1;
+
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+
+	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: EINTR ends a write */
+	memset(w, 0, sizeof(w));
+	w[0].fd = w[1].fd = -1;
+	for (i = 0; i < 2; i++) {
+		w[i].fd = open_port(ports[i], 0);
+		w[i].seed = 20 + (unsigned)i;
+		w[i].len = len;
+		if (w[i].fd < 0 || host_conn(c, w[i].fd, ports[i]) ||
+		    cmd(c, "slowrecv %s %zu %u", ports[i], len, w[i].seed)) {
+			fail(c, "writer_wakeups", "setup %s: %d %s", ports[i],
+			     w[i].fd, c->reply);
+			goto out;
+		}
+	}
+	t0 = now_ms();
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&w[i].tid, NULL, writer_main, &w[i]) == 0)
+			started |= 1 << i;
+	end = now_ms() + 60000;
+	while (now_ms() < end && !(w[0].finished && w[1].finished))
+		sleep_ms(20);
+	for (i = 0; i < 2; i++)
+		if (!w[i].finished || w[i].done != len ||
+		    cmd(c, "wait %s", ports[i]))
+			good = 0;
+	info(c, "writer_wakeups_ms", "%lld", now_ms() - t0);
+	EXPECT(c, "writer_wakeups", good,
+	       "t1 %zu/%zu done %d, t2 %zu/%zu done %d, host: %s", w[0].done,
+	       len, w[0].finished, w[1].done, len, w[1].finished, c->reply);
+out:
+	for (i = 0; i < 2; i++) {
+		/* A writer still blocked is woken by a signal (EINTR). */
+		while ((started & (1 << i)) && !w[i].finished) {
+			pthread_kill(w[i].tid, SIGUSR1);
+			sleep_ms(20);
+		}
+		if (started & (1 << i))
+			pthread_join(w[i].tid, NULL);
+		if (w[i].fd >= 0) {
+			host_disc(c, w[i].fd, ports[i]);
+			close(w[i].fd);
+		}
+	}
+	signal(SIGUSR1, SIG_DFL);
+}
+
 /*
  * Hundreds of open/close pairs queue hundreds of PORT_OPEN messages; the
  * device must end up seeing the last one (open), or host data never comes.
@@ -1662,6 +1756,7 @@ int main(int argc, char **argv)
 	t_console(&c);
 	t_console_shell(&c);
 	t_fairness(&c);
+	t_writer_wakeups(&c);
 	t_open_storm(&c);
 	t_suspend(&c);
 	t_hotplug(&c);

@@ -36,6 +36,8 @@ kconform_boot() {
 	vm_add_port org.vsf.t3
 	rm -f "$VM_DIR"/*.sock
 	vm_args+=(-qmp "unix:$VM_DIR/qmp.sock,server=on,wait=off")
+	# KMOD_SMP=N: N vCPUs (the later -smp wins), for races needing two CPUs.
+	[ -n "${KMOD_SMP:-}" ] && vm_args+=(-smp "$KMOD_SMP")
 	vm_start kconform "rig.noload=$other" "kmod.driver=$drv" "$@"
 	vm_spawn python3 "$here/servant.py" "$VM_DIR" "$vm_timeout"
 	servant=$VM_LAST_PID

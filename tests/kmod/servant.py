@@ -14,6 +14,7 @@ per command on the ctl port and waits for one reply line ("ok ..." or
     conn P / disc P           connect / hang up the host side of port P
     send P N SEED             write N pattern bytes to P (in the background)
     recv P N SEED             read N bytes from P and check the pattern (bg)
+    slowrecv P N SEED         the same in 4 KiB reads with short pauses
     wait P                    the result of the last recv on P
     hold P / drain P          stop reading P / read and discard everything
     source P N / sink P N     like send / recv with zero bytes and no check
@@ -115,16 +116,18 @@ class Port:
         except OSError as e:
             self.result = "fail send at %d: %s" % (off, e)
 
-    def do_recv(self, n, seed):
+    def do_recv(self, n, seed, slow=False):
         block = pattern_block(seed)
         off = 0
         self.sock.settimeout(60)
         try:
             while off < n:
-                data = self.sock.recv(min(65536, n - off))
+                data = self.sock.recv(min(4096 if slow else 65536, n - off))
                 if not data:
                     self.result = "fail eof at %d" % off
                     return
+                if slow:
+                    time.sleep(0.0003)
                 if data != pattern_slice(block, off, len(data)):
                     self.result = "fail bad data near %d" % off
                     return
@@ -340,6 +343,8 @@ class Servant:
             port.background(port.do_send, int(args[1]), int(args[2]))
         elif op == "recv":
             port.background(port.do_recv, int(args[1]), int(args[2]))
+        elif op == "slowrecv":
+            port.background(port.do_recv, int(args[1]), int(args[2]), True)
         elif op == "source":
             port.background(port.do_source, int(args[1]))
         elif op == "sink":
