@@ -25,7 +25,7 @@ start_libvirtd() {	# NAME
 		XDG_CACHE_HOME="$T/lv/cache" /usr/sbin/libvirtd
 	LVD=$VSF_PID
 	local i
-	for i in $(seq 200); do
+	for i in $(seq 600); do	# up to 30 s on a loaded CI machine
 		virsh -q -c "$URI" list >/dev/null 2>&1 && return 0
 		sleep 0.05
 	done
@@ -83,7 +83,7 @@ vsf_stop "$LVD"
 vsf_wait_line "$T/d.log" "libvirt connection to .* lost" 15
 vsf_check "loss of libvirtd noticed" 0 $?
 start_libvirtd lvd2 || vsf_finish
-vsf_wait_line "$T/d.log" "libvirt connection back; domains rescanned" 20
+vsf_wait_line "$T/d.log" "libvirt connection back; domains rescanned" 30
 vsf_check "reconnected and rescanned" 0 $?
 define_guest g6 11111111-2222-3333-4444-000000000006
 peer p2 g6 1 test		# off "test": the backend must reconnect too
