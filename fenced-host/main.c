@@ -124,13 +124,53 @@ static int load_config(struct fenced *f)
 	return 0;
 }
 
+/*
+ * SIGHUP: re-read the file and swap in its groups, if the whole file is
+ * still valid.  Everything else needs a restart.  The ACL is only used on
+ * the loop thread, which is where we are.
+ */
+static void reload_groups(struct fenced *f)
+{
+	struct vsf_conf_node *conf = NULL;
+	struct vsf_settings s;
+	struct vsf_acl old;
+	char err[512], *errs = NULL;
+	size_t len = 0;
+	FILE *ef;
+	int n;
+
+	if (vsf_conf_load(arg_conf, &conf, err, sizeof(err)) < 0) {
+		vsf_logf(&f->log, LOG_ERR, "SIGHUP: %s; keeping the running "
+			 "configuration", err);
+		return;
+	}
+	ef = open_memstream(&errs, &len);
+	n = vsf_settings_load(&s, conf, ef);
+	if (ef)
+		fclose(ef);
+	if (n > 0) {
+		vsf_logf(&f->log, LOG_ERR, "SIGHUP: %s has %d error(s), "
+			 "keeping the running configuration: %s", arg_conf, n,
+			 errs ? errs : "");
+	} else {
+		old = f->settings.acl;
+		f->settings.acl = s.acl;
+		s.acl = old;
+		vsf_logf(&f->log, LOG_NOTICE, "SIGHUP: groups reloaded from "
+			 "%s (%zu groups); other changes need a restart",
+			 arg_conf, f->settings.acl.ngroups);
+	}
+	free(errs);
+	vsf_settings_done(&s);
+	vsf_conf_free(conf);
+}
+
 static void on_signal(struct vsf_loop *loop, int signo, void *data)
 {
 	struct fenced *f = data;
 
 	if (signo == SIGHUP) {
-		vsf_logf(&f->log, LOG_NOTICE, "SIGHUP: reloading is not "
-			 "supported; restart to apply configuration changes");
+		reload_groups(f);
 		return;
 	}
 	vsf_logf(&f->log, LOG_NOTICE, "%s received, shutting down",

@@ -190,7 +190,21 @@ vsf_check "status of a group member (listed as G3)" 0 "$FV_RC"
 fv g3 -o list
 vsf_check "list filtered to g1 and g3" "g1 g3" \
 	"$(awk '/-/{print $1}' "$T/g3.out" | xargs)"
+# SIGHUP applies new groups; a broken file is refused and the old kept
+write_conf "$T/groups.conf" "groups { group { uuid = \"$U1\"; uuid = \"g2\"; } }"
+kill -HUP "$DAEMON"
+vsf_wait_line "$T/d2.log" "SIGHUP: groups reloaded" 10
+vsf_check "SIGHUP reload logged" 0 $?
+fv g4 -o status -n g2
+vsf_check "status g2 allowed after the reload" 0 "$FV_RC"
+echo "groups {" >>"$T/groups.conf"
+kill -HUP "$DAEMON"
+vsf_wait_line "$T/d2.log" "SIGHUP: .*keeping the running configuration" 10
+vsf_check "broken file on SIGHUP refused" 0 $?
+fv g5 -o status -n g2
+vsf_check "old groups still in force" 0 "$FV_RC"
 vsf_stop "$DAEMON"
+write_conf "$T/groups.conf" "groups { group { name = \"c1\"; uuid = \"$U1\"; uuid = \"G3\"; } }"
 
 # ---- run 3: protocol v2 on the same channel with our agent; g1 has its
 # own key in key_dir; unauthenticated v1 denied by policy
