@@ -472,6 +472,8 @@ static void ctrl_tx(struct vsdev *dev, int *budget)
 
 /* ---- data, guest -> host --------------------------------------------- */
 
+static void rx_drop_all(struct vsdev *dev, struct port *p);
+
 static void runq_add(struct vsdev *dev, struct port *p)
 {
 	if (p->queued)
@@ -700,6 +702,31 @@ int vsdev_handle_output(struct vsdev *dev, unsigned int vq)
 			tx_discard(dev, NULL, vq);	/* no port: drop */
 	}
 	return vsdev_service(dev);
+}
+
+int vsdev_queue_reset(struct vsdev *dev, unsigned int vq)
+{
+	struct port *p;
+
+	if (vq >= 2 * (dev->max_ports + 1))
+		return -EINVAL;
+	if (vq == VSDEV_VQ_CTRL_TX)
+		dev->ctrl_tx_pending = false;
+	if (vq == VSDEV_VQ_CTRL_RX || vq == VSDEV_VQ_CTRL_TX)
+		return 0;	/* control chains are never held */
+	p = find_port(dev, vq_port(vq));
+	if (!p)
+		return 0;
+	if (vq % 2 == 0) {
+		rx_drop_all(dev, p);
+		return 0;
+	}
+	if (p->tx_held)
+		dev->t->ops->drop(dev->t, vq, &p->tx_buf);
+	p->tx_held = false;
+	p->tx_off = 0;
+	p->throttled = false;
+	return 0;
 }
 
 /* ---- ports ----------------------------------------------------------- */

@@ -201,6 +201,13 @@ void vsdev_set_config(struct vsdev *dev, const uint8_t *cfg, size_t len);
  */
 int vsdev_handle_output(struct vsdev *dev, unsigned int vq);
 int vsdev_service(struct vsdev *dev);
+/*
+ * The driver reset one queue (VIRTIO_F_RING_RESET): chains popped from it
+ * are dropped (the transport's ring state is gone), the port's throttle is
+ * lifted.  Call before the transport forgets the queue.  -EINVAL for a
+ * queue that does not exist.
+ */
+int vsdev_queue_reset(struct vsdev *dev, unsigned int vq);
 /* 0 if healthy, else the negative errno that broke it. */
 int vsdev_broken(const struct vsdev *dev);
 void vsdev_get_stats(const struct vsdev *dev, struct vsdev_stats *st);

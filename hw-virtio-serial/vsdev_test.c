@@ -1051,6 +1051,33 @@ TEST(fresh_driver_after_reset_gets_every_port_again)
 	rig_free(r);
 }
 
+TEST(queue_reset_drops_held_chains_and_lifts_throttle)
+{
+	struct rig *r = rig_two_ports();
+	struct vsdev_port_info pi;
+	unsigned int dropped;
+
+	r->tb[1].budget = 2;
+	guest_send(r, 1, "held-data");
+	vsdev_port_info(r->dev, 1, &pi);
+	CHECK(pi.throttled);
+	CHECK(vsdev_port_write_room(r->dev, 1) > 0);	/* rx popped too */
+	dropped = r->f->dropped;
+	CHECK_ERR(vsdev_queue_reset(r->dev, vsdev_tx_vq(1)), 0);
+	CHECK_ERR(vsdev_queue_reset(r->dev, vsdev_rx_vq(1)), 0);
+	CHECK_ERR(r->f->dropped, dropped + 2);
+	vsdev_port_info(r->dev, 1, &pi);
+	CHECK(!pi.throttled);
+	CHECK_ERR(vsdev_queue_reset(r->dev, 10), -EINVAL);
+	CHECK_ERR(vsdev_queue_reset(r->dev, VSDEV_VQ_CTRL_TX), 0);
+	/* Unthrottling now finds nothing held: no stale chain is replayed. */
+	r->tb[1].budget = (size_t)-1;
+	CHECK_ERR(vsdev_port_unthrottle(r->dev, 1), 0);
+	CHECK_ERR(r->tb[1].n, 2);
+	CHECK_ERR(vsdev_broken(r->dev), 0);
+	rig_free(r);
+}
+
 TEST(emergency_write_goes_to_connected_console)
 {
 	struct rig *r = rig_new(4, 16);

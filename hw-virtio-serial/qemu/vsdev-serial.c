@@ -606,6 +606,11 @@ static void vsdev_serial_reset(VirtIODevice *vdev)
     vsdev_reset(VSDEV_SERIAL(vdev)->core);
 }
 
+static void vsdev_serial_queue_reset(VirtIODevice *vdev, uint32_t index)
+{
+    vsdev_queue_reset(VSDEV_SERIAL(vdev)->core, index);
+}
+
 static void put_elem(VirtIODevice *vdev, QEMUFile *f,
                      const struct vsdev_buf *b)
 {
@@ -892,6 +897,7 @@ static void vsdev_serial_class_init(ObjectClass *klass, void *data)
     vdc->set_config = vsdev_serial_set_config;
     vdc->set_status = vsdev_serial_set_status;
     vdc->reset = vsdev_serial_reset;
+    vdc->queue_reset = vsdev_serial_queue_reset;
     vdc->save = vsdev_serial_save;
     vdc->load = vsdev_serial_load;
     hc->plug = vsdev_serial_plug;
