@@ -111,9 +111,14 @@ static void step(struct fake *f, struct sink *sinks, struct script *s)
 	case 3:
 		fake_set_avail_idx(f, a % 10, next16(s));
 		break;
-	case 4:
-		(void)fake_add_out(f, a % 10, data, next(s) % 64);
+	case 4: {	/* a chain with script bytes: control messages too */
+		size_t n = next(s) % sizeof(data);
+
+		for (size_t i = 0; i < n; i++)
+			data[i] = next(s);
+		(void)fake_add_out(f, a % 10, data, n);
 		break;
+	}
 	case 5:
 		(void)fake_add_in(f, a % 10, next(s) % 64);
 		break;
