@@ -375,8 +375,8 @@ static int poll_timeout(struct cpg_backend *cb)
 		return RETRY_MS;
 	next = vsf_cpg_next(cb->cpg);
 	if (next == UINT64_MAX)
-		return 1000;
-	return next <= now ? 0 : (int)(next - now > 1000 ? 1000 : next - now);
+		return -1;
+	return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
 }
 
 static void *cpg_main(void *arg)

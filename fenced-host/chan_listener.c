@@ -554,6 +554,15 @@ static void on_sock(struct vsf_loop *loop, int fd, int events, void *data)
 		sock_up(s);
 		return;
 	}
+	/*
+	 * A hang-up is reported whatever events we asked for; with reading
+	 * paused (all request slots busy) it would fire forever.  The other
+	 * end is gone, so there is nobody to answer: drop the connection.
+	 */
+	if (events & VSF_LOOP_ERROR && s->ncalls >= MAX_PENDING) {
+		sock_retry(s, "hung up");
+		return;
+	}
 	if (events & VSF_LOOP_WRITE && sock_flush(s) < 0) {
 		sock_retry(s, "write failed");
 		return;

@@ -402,11 +402,9 @@ static void on_conn(struct vsf_loop *loop, int fd, int events, void *data)
 		return;
 	if (events & (VSF_LOOP_READ | VSF_LOOP_ERROR)) {
 		if (c->state == ST_WAIT || c->state == ST_FLUSH) {
-			/* the client hung up while we work: drop it */
-			char b;
-
-			if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-				conn_drop(c, "client left before the result");
+			/* reading is off here, so this is a hang-up that would
+			 * otherwise be reported again and again */
+			conn_drop(c, "client left before the result");
 			return;
 		}
 		(void)conn_read(c);
