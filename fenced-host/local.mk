@@ -27,7 +27,8 @@ FENCED_LIBS = fenced-host/libfenced.a keys/libvsfkey.a $(VSFPROTO_LIBS) $(LIBVIR
 
 FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test \
 	fenced-host/history_test fenced-host/request_test fenced-host/chan_xml_test \
-	fenced-host/settings_test fenced-host/virt_backend_test
+	fenced-host/settings_test fenced-host/virt_backend_test \
+	fenced-host/tcp_listener_test
 check_PROGRAMS += $(FENCED_UNIT_TESTS)
 TESTS += $(FENCED_UNIT_TESTS)
 fenced_host_conf_test_LDADD = $(FENCED_LIBS)
@@ -40,6 +41,8 @@ fenced_host_chan_xml_test_LDADD = $(FENCED_LIBS)
 fenced_host_settings_test_LDADD = $(FENCED_LIBS)
 fenced_host_virt_backend_test_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 fenced_host_virt_backend_test_LDADD = $(FENCED_LIBS)
+fenced_host_tcp_listener_test_SOURCES = fenced-host/tcp_listener_test.c fenced-host/fake_backend.c fenced-host/fake_backend.h
+fenced_host_tcp_listener_test_LDADD = $(FENCED_LIBS)
 
 # End-to-end: real libvirt test driver, stock fence_virt over a socat pty.
 TESTS += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \

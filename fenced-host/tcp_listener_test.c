@@ -1,0 +1,188 @@
+/*
+ * tcp_listener_test.c - the tcp listener's state machine with the fake
+ * backend and real loopback sockets (auth and hash "none", so no key):
+ * a normal exchange, a client that hangs up while its request runs (must
+ * not spin the loop), and a silent client that does not block another.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "fake_backend.h"
+#include "listener.h"
+#include "vsf_auth.h"
+
+struct rig {
+	struct vsf_loop *loop;
+	struct vsf_workers *workers;
+	struct fake_backend fb;
+	struct vsf_acl acl;
+	struct vsf_log log;
+	struct vsf_pipeline *p;
+	struct vsf_fenced_ctx ctx;
+	struct vsf_listener *l;
+	int port;
+	FILE *devnull;
+};
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	getsockname(fd, (struct sockaddr *)&sa, &len);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static void rig_up(struct rig *r, unsigned int delay_ms)
+{
+	struct vsf_pipeline_cfg pc = { 0 };
+	struct vsf_conf_node *root = NULL;
+	char text[256], err[256];
+
+	memset(r, 0, sizeof(*r));
+	r->loop = vsf_loop_new();
+	r->workers = vsf_workers_new(r->loop, 2);
+	fake_backend_init(&r->fb);
+	fake_backend_add(&r->fb, "g1", "11111111-2222-3333-4444-555555555555", 1);
+	r->fb.delay_ms = delay_ms;
+	r->devnull = fopen("/dev/null", "w");
+	vsf_log_init(&r->log, "t", false, LOG_DEBUG, r->devnull);
+	pc.loop = r->loop;
+	pc.workers = r->workers;
+	pc.backend = &r->fb.base;
+	pc.acl = &r->acl;
+	pc.log = &r->log;
+	pc.timeout_ms = 5000;
+	pc.history_ms = 1000;
+	r->p = vsf_pipeline_new(&pc);
+	r->ctx.loop = r->loop;
+	r->ctx.pipeline = r->p;
+	r->ctx.log = &r->log;
+	r->port = free_port();
+	snprintf(text, sizeof(text), "tcp { hash = \"none\"; auth = \"none\";"
+		 " port = \"%d\"; }", r->port);
+	CHECK_ERR(vsf_conf_parse(text, strlen(text), "t", &root, err,
+				 sizeof(err)), 0);
+	r->l = vsf_listener_new("tcp", &r->ctx);
+	CHECK_ERR(r->l->ops->open(r->l, vsf_conf_find(root, "tcp"), err,
+				  sizeof(err)), 0);
+	vsf_conf_free(root);
+}
+
+static void rig_down(struct rig *r)
+{
+	vsf_pipeline_stop(r->p);
+	vsf_listener_free(r->l);
+	vsf_workers_free(r->workers);
+	vsf_pipeline_free(r->p);
+	vsf_loop_free(r->loop);
+	fclose(r->devnull);
+}
+
+static int client(struct rig *r, int op, uint32_t seqno)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)r->port) };
+	struct vsf_net_req req = { .op = (uint8_t)op,
+				   .hashtype = VSF_HASH_NONE,
+				   .seqno = seqno };
+	uint8_t buf[VSF_NET_REQ_SIZE];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	vsf_domain_set(req.domain, "g1");
+	CHECK_ERR(vsf_net_req_sign(&req, NULL, 0, buf), 0);
+	CHECK_ERR(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK(write(fd, buf, sizeof(buf)) == (ssize_t)sizeof(buf));
+	return fd;
+}
+
+/* Run the loop for @ms of real time; return how many callbacks ran. */
+static int spin(struct rig *r, unsigned int ms)
+{
+	uint64_t end = vsf_now_ms() + ms;
+	int n = 0;
+
+	while (vsf_now_ms() < end) {
+		int k = vsf_loop_run_once(r->loop, 10);
+
+		if (k > 0)
+			n += k;
+	}
+	return n;
+}
+
+TEST(exchange_without_auth_returns_the_result_byte)
+{
+	struct rig r;
+	uint8_t b = 0xff;
+	int fd;
+
+	rig_up(&r, 0);
+	fd = client(&r, VSF_OP_STATUS, 1);
+	spin(&r, 100);
+	CHECK(read(fd, &b, 1) == 1);
+	CHECK_ERR(b, 0);
+	close(fd);
+	rig_down(&r);
+}
+
+TEST(client_hanging_up_during_the_request_does_not_spin_the_loop)
+{
+	struct rig r;
+	int fd, n;
+
+	rig_up(&r, 400);
+	fd = client(&r, VSF_OP_OFF, 2);
+	spin(&r, 50);			/* request now runs in the backend */
+	close(fd);
+	n = spin(&r, 200);		/* the backend is still busy */
+	CHECK(n < 20);
+	if (n >= 20)
+		fprintf(stderr, "%d callbacks in 200 ms\n", n);
+	while (vsf_pipeline_inflight(r.p))
+		vsf_loop_run_once(r.loop, 100);
+	CHECK_ERR(fake_backend_vm(&r.fb, "g1")->running, 0);	/* still done */
+	rig_down(&r);
+}
+
+TEST(silent_client_does_not_block_another)
+{
+	struct rig r;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	uint8_t b = 0xff;
+	int silent, fd;
+
+	rig_up(&r, 0);
+	sa.sin_port = htons((uint16_t)r.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	silent = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_ERR(connect(silent, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK(write(silent, "abc", 3) == 3);	/* a third of nothing */
+	fd = client(&r, VSF_OP_STATUS, 3);
+	spin(&r, 100);
+	CHECK(read(fd, &b, 1) == 1);
+	CHECK_ERR(b, 0);
+	close(fd);
+	close(silent);
+	rig_down(&r);
+}
+
+int main(void)
+{
+	vsf_hash_init();
+	return RUN_TESTS();
+}
