@@ -3,6 +3,7 @@
  *
  *	kconform DRIVER            the conformance checks
  *	kconform DRIVER bench MIB  throughput only: MIB MiB each way, 3 times
+ *	kconform DRIVER udev       /dev/virtio-ports links made by a real udevd
  *
  * DRIVER is the module that drives the device (vserial or virtio_console);
  * it prefixes every result name, so one suite checks both drivers.  The
@@ -1722,6 +1723,63 @@ out:
 		close(fd);
 }
 
+/* Waits until /dev/virtio-ports/NAME leads to NAME's node (or is gone). */
+static int wait_link(const char *name, int present, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	char link[PATH_MAX], path[PATH_MAX];
+	struct stat a, b;
+
+	snprintf(link, sizeof(link), "/dev/virtio-ports/%s", name);
+	for (;;) {
+		int ok_now;
+
+		if (present)
+			ok_now = port_path(name, path, sizeof(path)) == 0 &&
+				 stat(path, &a) == 0 && stat(link, &b) == 0 &&
+				 a.st_rdev == b.st_rdev;
+		else
+			ok_now = lstat(link, &b) < 0 && errno == ENOENT;
+		if (ok_now)
+			return 0;
+		if (now_ms() >= end)
+			return -1;
+		sleep_ms(20);
+	}
+}
+
+/*
+ * Debian's udev rule (SUBSYSTEM=="virtio-ports", ATTR{name}=="?*" ->
+ * SYMLINK virtio-ports/$attr{name}) run by a real systemd-udevd: links for
+ * the ports present at boot, and for a hot-plugged port, whose name comes
+ * after its "add" event, so only the driver's "change" event can make the
+ * link.  Unplug removes it.
+ */
+static void udev_checks(struct ctx *c)
+{
+	static const char *const names[] = { "ctl", "t1", "t2", "t3" };
+	char name[64];
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(name, sizeof(name), PORT_PREFIX "%s", names[i]);
+		if (wait_link(name, 1, 5000))
+			bad++;
+	}
+	EXPECT(c, "udev_boot_links", !bad, "%d of 4 links missing or wrong",
+	       bad);
+	if (cmd(c, "plug uhot 5")) {
+		fail(c, "udev_hotplug_link", "host: %s", c->reply);
+		return;
+	}
+	EXPECT(c, "udev_hotplug_link",
+	       wait_link(PORT_PREFIX "uhot", 1, 10000) == 0,
+	       "no /dev/virtio-ports/" PORT_PREFIX "uhot");
+	EXPECT(c, "udev_unplug_link_removed", cmd(c, "unplug uhot") == 0 &&
+	       wait_link(PORT_PREFIX "uhot", 0, 10000) == 0, "host: %s",
+	       c->reply);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx c = { .driver = argc > 1 ? argv[1] : "unknown", .ctl = -1,
@@ -1736,6 +1794,11 @@ int main(int argc, char **argv)
 	if (c.ctl < 0 || cmd(&c, "ping")) {
 		fail(&c, "ctl", "control port: %d %s", c.ctl, c.reply);
 		return 1;
+	}
+	if (argc > 2 && strcmp(argv[2], "udev") == 0) {
+		udev_checks(&c);
+		cmd(&c, "bye");
+		return c.failed ? 1 : 0;
 	}
 	if (argc > 3 && strcmp(argv[2], "bench") == 0) {
 		bench(&c, (unsigned int)atoi(argv[3]));

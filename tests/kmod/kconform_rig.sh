@@ -20,8 +20,9 @@ if [ ! -x "$prog" ]; then
 		vm_report
 	}
 fi
+# kconform_extra: more SRC:DEST files for the initramfs (set by the caller).
 vm_initramfs -m "$ko" "$prog:/bin/kconform" \
-	"$here/guest/kconform.sh:/tests/kconform.sh"
+	"$here/guest/kconform.sh:/tests/kconform.sh" "${kconform_extra[@]}"
 
 kconform_boot() {
 	local drv=$1 other=$2 servant

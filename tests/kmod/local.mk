@@ -5,10 +5,10 @@ check_PROGRAMS += tests/kmod/kconform
 tests_kmod_kconform_SOURCES = tests/kmod/kconform.c
 tests_kmod_kconform_LDADD = -lpthread
 TESTS += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
-	tests/kmod/channel_vserial_test.sh tests/kmod/agent_vserial_test.sh \
+	tests/kmod/udev_test.sh tests/kmod/channel_vserial_test.sh tests/kmod/agent_vserial_test.sh \
 	guest-kmod/checkpatch.sh
 EXTRA_DIST += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
-	tests/kmod/channel_vserial_test.sh tests/kmod/agent_vserial_test.sh \
+	tests/kmod/udev_test.sh tests/kmod/channel_vserial_test.sh tests/kmod/agent_vserial_test.sh \
 	tests/kmod/with_vserial.sh tests/kmod/servant.py tests/kmod/module.sh \
 	tests/kmod/kconform_rig.sh tests/kmod/throughput.sh \
 	tests/kmod/guest \

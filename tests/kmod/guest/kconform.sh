@@ -2,17 +2,22 @@
 # kmod.driver=NAME on the kernel command line says which module drives the
 # device (the other one was kept out with rig.noload=); kconform does the rest.
 drv=virtio_console
-bench=""
+bench="" mode=""
 for a in $(cat /proc/cmdline); do
 	case $a in
 	kmod.driver=*) drv=${a#*=} ;;
 	kmod.bench=*) bench=${a#*=} ;;
+	kmod.mode=*) mode=${a#*=} ;;
 	esac
 done
 if [ -d "/sys/bus/virtio/drivers/$drv" ] && ls /sys/bus/virtio/drivers/$drv | grep -q '^virtio'; then
 	ok "$drv.bound"
 else
 	fail "$drv.bound" "$(ls /sys/bus/virtio/drivers/ 2>&1)"
+fi
+if [ "$mode" = udev ]; then
+	kconform "$drv" udev
+	return 0
 fi
 if [ -n "$bench" ]; then
 	kconform "$drv" bench "$bench"
