@@ -986,8 +986,10 @@ static int vsp_add_port(struct vsp_dev *portdev, u32 id)
 	port->cdev->ops = &vsp_fops;
 	port->cdev->owner = THIS_MODULE;
 	ret = cdev_add(port->cdev, port->devt, 1);
-	if (ret < 0)
-		goto err_cdev;
+	if (ret < 0) {
+		kobject_put(&port->cdev->kobj);	/* never added: just free */
+		goto err_free;
+	}
 
 	port->dev = device_create(vsp_class, &vdev->dev, port->devt, port,
 				  "vport%up%u", vdev->index, id);
