@@ -420,6 +420,25 @@ static void t_open_close(struct ctx *c)
 		close(fd);
 }
 
+/*
+ * Negotiated features (sysfs shows one '0'/'1' per bit): MULTIPORT (1) on,
+ * SIZE (0) and EMERG_WRITE (2) off; QEMU offers MULTIPORT and EMERG_WRITE.
+ */
+static void t_features(struct ctx *c)
+{
+	char f[128] = "";
+	FILE *fp = fopen("/sys/bus/virtio/devices/virtio0/features", "r");
+
+	if (fp) {
+		if (!fgets(f, sizeof(f), fp))
+			f[0] = 0;
+		fclose(fp);
+	}
+	EXPECT(c, "features_multiport_only",
+	       strlen(f) > 2 && f[0] == '0' && f[1] == '1' && f[2] == '0',
+	       "features '%.8s'", f);
+}
+
 static void t_names(struct ctx *c)
 {
 	static const char *const names[] = { "ctl", "t1", "t2", "t3" };
@@ -458,6 +477,7 @@ static void t_names(struct ctx *c)
 	}
 	if (!bad)
 		ok(c, "sysfs_name_and_link");
+	t_features(c);
 }
 
 static void t_no_host(struct ctx *c)
