@@ -60,6 +60,7 @@
 #define STEP_TIMEOUT_MS 10000	/* stock: 10 s per handshake step */
 #define MAX_CONNS 256
 #define BACKLOG 64
+#define ACCEPT_PAUSE_MS 500	/* out of fds: wait before accepting again */
 
 enum tcp_state {
 	ST_CONNECTING,		/* multicast: calling the client back */
@@ -98,6 +99,7 @@ struct tcp_listener {
 	unsigned int nconns;
 	int ufd;		/* multicast: the UDP socket, else -1 */
 	struct recent *recent;	/* multicast: callbacks made lately */
+	uint64_t accept_timer;	/* accepting paused (out of fds), else 0 */
 };
 
 /* A multicast request already called back: retransmits are ignored. */
@@ -441,6 +443,39 @@ static void name_peer(struct tcp_conn *c, const struct sockaddr_storage *ss)
 		 port);
 }
 
+static void on_accept_resume(struct vsf_loop *loop, uint64_t id, void *data)
+{
+	struct tcp_listener *tl = data;
+
+	(void)id;
+	tl->accept_timer = 0;
+	(void)vsf_loop_mod_fd(loop, tl->fd, VSF_LOOP_READ);
+}
+
+/*
+ * Out of fds or memory: the pending connection stays queued and the
+ * (level-triggered) listening socket stays readable, so calling accept
+ * again at once would spin the loop.  Stop watching it for a while.
+ */
+static void pause_accepting(struct tcp_listener *tl, int err)
+{
+	struct vsf_loop *loop = tl->base.ctx->loop;
+
+	vsf_logf(tl->base.ctx->log, LOG_WARNING, "listener '%s': accept "
+		 "failed: %s; not accepting for %d ms (raise the open file "
+		 "limit?)", tl->base.ops->name, strerror(err), ACCEPT_PAUSE_MS);
+	tl->accept_timer = vsf_loop_add_timer(loop, ACCEPT_PAUSE_MS,
+					      on_accept_resume, NULL, tl);
+	if (tl->accept_timer)
+		(void)vsf_loop_mod_fd(loop, tl->fd, 0);
+}
+
+static bool is_out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	       err == ENOMEM;
+}
+
 static void on_accept(struct vsf_loop *loop, int fd, int events, void *data)
 {
 	struct tcp_listener *tl = data;
@@ -453,8 +488,12 @@ static void on_accept(struct vsf_loop *loop, int fd, int events, void *data)
 		int cfd = accept4(fd, (struct sockaddr *)&ss, &len,
 				  SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (cfd < 0 && is_out_of_resources(errno)) {
+			pause_accepting(tl, errno);
+			return;
+		}
 		if (cfd < 0)
-			return;	/* EAGAIN, or a transient error */
+			return;	/* EAGAIN, or the client already left */
 		if (tl->nconns >= MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
 			vsf_logf(tl->base.ctx->log, LOG_WARNING, "tcp: %u "
 				 "connections open, refusing another",
@@ -805,6 +844,9 @@ static void tcp_close(struct vsf_listener *l)
 		close(tl->ufd);
 		tl->ufd = -1;
 	}
+	if (tl->accept_timer)
+		(void)vsf_loop_del_timer(l->ctx->loop, tl->accept_timer);
+	tl->accept_timer = 0;
 	if (tl->fd >= 0) {
 		vsf_loop_del_fd(l->ctx->loop, tl->fd);
 		close(tl->fd);

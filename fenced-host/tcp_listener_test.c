@@ -2,7 +2,8 @@
  * tcp_listener_test.c - the tcp listener's state machine with the fake
  * backend and real loopback sockets (auth and hash "none", so no key):
  * a normal exchange, a client that hangs up while its request runs (must
- * not spin the loop), and a silent client that does not block another.
+ * not spin the loop), a silent client that does not block another, and
+ * running out of fds (must not spin the loop either).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -178,6 +180,34 @@ TEST(silent_client_does_not_block_another)
 	CHECK_ERR(b, 0);
 	close(fd);
 	close(silent);
+	rig_down(&r);
+}
+
+TEST(accept_out_of_fds_pauses_instead_of_spinning)
+{
+	struct rig r;
+	struct rlimit saved, low;
+	uint8_t b = 0xff;
+	int fd, lowest, n;
+
+	rig_up(&r, 0);
+	fd = client(&r, VSF_OP_STATUS, 4);	/* queued in the backlog */
+	lowest = dup(0);
+	close(lowest);
+	CHECK_ERR(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)lowest;		/* no fd can be made now */
+	CHECK_ERR(setrlimit(RLIMIT_NOFILE, &low), 0);
+	n = spin(&r, 200);
+	CHECK_ERR(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	CHECK(n < 20);
+	if (n >= 20)
+		fprintf(stderr, "%d callbacks in 200 ms with accept failing\n",
+			n);
+	spin(&r, 700);				/* past the pause */
+	CHECK(read(fd, &b, 1) == 1);		/* then served */
+	CHECK_ERR(b, 0);
+	close(fd);
 	rig_down(&r);
 }
 
