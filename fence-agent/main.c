@@ -68,7 +68,16 @@ static int read_stdin(struct agent_opts *o)
 	int r;
 
 	while (fgets(line, sizeof(line), stdin)) {
+		size_t len = strlen(line);
+
 		lineno++;
+		/* The rest of a cut line must not be read as a line of its
+		 * own: "x=<8 KiB>action=off" would turn into action=off. */
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			fprintf(stderr, PROG ": stdin line %u: longer than %zu "
+				"bytes\n", lineno, sizeof(line) - 2);
+			return -E2BIG;
+		}
 		r = agent_opts_parse_line(o, line, err, sizeof(err));
 		if (r == -ENOENT)
 			fprintf(stderr, PROG ": stdin line %u: %s, ignoring\n",

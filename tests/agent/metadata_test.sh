@@ -15,6 +15,15 @@ check "metadata is well-formed" 'xmllint --noout "$T/ours.xml"'
 printf 'action=metadata\n' | "$AGENT" >"$T/stdin.xml"
 check "stdin action=metadata gives the same XML" 'cmp -s "$T/ours.xml" "$T/stdin.xml"'
 
+# A stdin line longer than the agent's line buffer is refused whole: its
+# tail must not become a line of its own (fgets cuts it after 8191 bytes,
+# right before "action=metadata").
+{ printf 'action=status\nbogus_key=%08181d' 0; printf 'action=metadata\n'; } |
+	"$AGENT" >"$T/long.out" 2>"$T/long.err"; rc=$?
+check "over-long stdin line: exit 1, not its tail's action (exit $rc)" \
+	'[ $rc -eq 1 ] && ! grep -q "<resource-agent" "$T/long.out"'
+check "... says the line is too long" 'grep -q "stdin line 2: longer than" "$T/long.err"'
+
 fence_virt -o metadata >"$T/stock.xml"
 check "stock metadata is well-formed" 'xmllint --noout "$T/stock.xml"'
 
