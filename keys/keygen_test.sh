@@ -9,32 +9,17 @@
 set -u
 
 KEYGEN=${KEYGEN:-./keys/vserial-keygen}
-pass=0
-fail=0
+# ok/bad/check, setup_tmp, track/stop_all and finish are the agent tests'.
+. "${srcdir:-.}/tests/agent/lib.sh"
 DPID=
 
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# check DESCRIPTION SHELL-CONDITION: the condition is eval'ed, so it may use
-# && and ! (quote it in single quotes; variables expand at check time).
-check() { if eval "$2"; then ok; else bad "$1"; fi; }
-
+# The one process a test runs at a time is the stock daemon.
 stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	kill "$DPID" 2>/dev/null
-	# fence_virtd exits on SIGTERM at once; give it a deadline anyway.
-	i=0
-	while kill -0 "$DPID" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -9 "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
+	stop_all
 	DPID=
 }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/keygen_test.XXXXXX") || exit 1
-trap 'stop_daemon; rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM
+setup_tmp
 
 mode_of() { stat -c %a "$1"; }
 size_of() { stat -c %s "$1"; }
@@ -159,6 +144,7 @@ EOF
 	fence_virtd -F -f "$T/fence_virt.conf" -p "$T/fence_virtd.pid" \
 		>"$T/daemon.log" 2>&1 &
 	DPID=$!
+	track "$DPID"
 	i=0
 	while [ $i -lt 200 ]; do
 		kill -0 "$DPID" 2>/dev/null || { DPID=; return 1; }
@@ -218,5 +204,4 @@ else
 	bad "stock fence_virtd/fence_virt not installed (apt-get install fence-virt fence-virtd, or tools/install-deps)"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -14,4 +14,4 @@ dist_man_MANS += keys/vserial-keygen.8
 check_PROGRAMS += keys/key_test
 keys_key_test_LDADD = $(VSFKEY_LIBS)
 TESTS += keys/key_test keys/keygen_test.sh
-EXTRA_DIST += keys/keygen_test.sh
+EXTRA_DIST += keys/keygen_test.sh keys/README.md

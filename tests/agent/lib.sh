@@ -98,6 +98,33 @@ write_node_xml() {
 EOF
 }
 
+# start_daemon DEBUG READY-CONDITION: start the daemon named by $DAEMON
+# ("stock": fence_virtd, "ours": vserial-fenced) on the $T/fv.conf that the
+# test's write_conf writes, then wait up to 10 s for READY-CONDITION.
+start_daemon() {
+	case $DAEMON in
+	stock)
+		command -v fence_virtd >/dev/null ||
+			skip "fence_virtd missing: install fence-virtd"
+		write_conf
+		fence_virtd -F -d "$1" -f "$T/fv.conf" -p "$T/fv.pid" \
+			>"$T/daemon.log" 2>&1 &
+		;;
+	ours)
+		VFD=${VSERIAL_FENCED:-./fenced-host/vserial-fenced}
+		[ -x "$VFD" ] || skip "our daemon ($VFD) is not built"
+		write_conf
+		"$VFD" -F -d 1 -f "$T/fv.conf" >"$T/daemon.log" 2>&1 &
+		;;
+	*)
+		bad "AGENT_TEST_DAEMON='$DAEMON': want stock or ours"
+		return 1
+		;;
+	esac
+	track $!
+	wait_for 10 "$2"
+}
+
 make_key() {
 	head -c 256 /dev/urandom >"$1"
 	chmod 600 "$1"

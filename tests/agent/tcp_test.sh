@@ -32,24 +32,8 @@ backends { libvirt { uri = "$URI"; } }
 EOF
 }
 
-start_stock() {
-	command -v fence_virtd >/dev/null || skip "fence_virtd missing: install fence-virtd"
-	write_conf
-	fence_virtd -F -d 1 -f "$T/fv.conf" -p "$T/fv.pid" >"$T/daemon.log" 2>&1 &
-	track $!
-	wait_for 10 'ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN'
-}
-
-start_ours() {
-	VFD=${VSERIAL_FENCED:-./fenced-host/vserial-fenced}
-	[ -x "$VFD" ] || skip "our daemon ($VFD) is not built"
-	write_conf
-	"$VFD" -F -d 1 -f "$T/fv.conf" >"$T/daemon.log" 2>&1 &
-	track $!
-	wait_for 10 'ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN'
-}
-
-start_$DAEMON || { bad "$DAEMON daemon is not listening"; cat "$T/daemon.log" >&2; finish; }
+start_daemon 1 'ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN' ||
+	{ bad "$DAEMON daemon is not listening"; cat "$T/daemon.log" >&2; finish; }
 A="-T 127.0.0.1 -p $PORT -k $T/key"
 
 run_agent "$T/s1" $A -o status -n guest2

@@ -30,25 +30,6 @@ ${GROUPS:-}
 EOF
 }
 
-# Each daemon connects to the running domain's socket once at start;
-# socat -d -d reports that connection.
-start_stock() {
-	command -v fence_virtd >/dev/null || skip "fence_virtd missing: install fence-virtd"
-	write_conf
-	fence_virtd -F -d 5 -f "$T/fv.conf" -p "$T/fv.pid" >"$T/daemon.log" 2>&1 &
-	track $!
-	wait_for 10 'grep -q "accepting connection" "$T/socat.log"'
-}
-
-start_ours() {
-	VFD=${VSERIAL_FENCED:-./fenced-host/vserial-fenced}
-	[ -x "$VFD" ] || skip "our daemon ($VFD) is not built"
-	write_conf
-	"$VFD" -F -d 1 -f "$T/fv.conf" >"$T/daemon.log" 2>&1 &
-	track $!
-	wait_for 10 'grep -q "accepting connection" "$T/socat.log"'
-}
-
 # QEMU's stand-in: the pty appears first, then socat listens for the daemon.
 # socat serves one connection: a daemon restart needs a new socat.
 start_rig() {
@@ -58,7 +39,10 @@ start_rig() {
 	track $!
 	wait_for 5 '[ -S "$T/sock/guest1.sock" ] && [ -e "$T/port" ]' ||
 		{ bad "socat did not come up"; finish; }
-	start_$DAEMON || { bad "$DAEMON daemon did not register the channel"
+	# Each daemon connects to the running domain's socket once at
+	# start; socat -d -d reports that connection.
+	start_daemon 5 'grep -q "accepting connection" "$T/socat.log"' ||
+		{ bad "$DAEMON daemon did not register the channel"
 		cat "$T/daemon.log" >&2; finish; }
 }
 GROUPS=

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../interop/lib.sh"
 vsf_setup
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
-vsf_require_prog "$FENCE_VIRT" "$FENCED" python3
+vsf_require_prog "$FENCE_VIRT" "$FENCED" "$VSF_PEER" python3
 
 U1=6695eb01-f6a4-8304-79aa-97f2502e193f
 U2=2b6f6e5c-1d1e-4c6a-9b33-0d7d1d5a7c02
@@ -17,10 +17,7 @@ URI=test://$NODE
 vsf_node_xml "$NODE" "g1:$U1:serial=$T/sock/g1.sock" "g2:$U2"
 vsf_key "$T/key"
 vsf_key "$T/otherkey"
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-PORT=$(free_port)
+PORT=$(vsf_free_port)
 
 write_conf() {	# FILE LISTENERS [EXTRA]
 	cat >"$1" <<EOC
