@@ -27,6 +27,11 @@ bool vsf_listener_known(const char *name)
 	return find(name) != NULL;
 }
 
+const char *vsf_listener_name(size_t i)
+{
+	return i < VSF_ARRAY_SIZE(table) ? table[i]->name : NULL;
+}
+
 struct vsf_listener *vsf_listener_new(const char *name,
 				      struct vsf_fenced_ctx *ctx)
 {

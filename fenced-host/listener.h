@@ -58,6 +58,8 @@ struct vsf_listener *vsf_listener_new(const char *name,
 struct vsf_listener *vsf_listener_free(struct vsf_listener *l);
 /* True if @name is a listener we implement. */
 bool vsf_listener_known(const char *name);
+/* Name of the @i-th listener compiled in, or NULL past the last. */
+const char *vsf_listener_name(size_t i);
 
 extern const struct vsf_listener_ops vsf_chan_listener_ops;
 extern const struct vsf_listener_ops vsf_tcp_listener_ops;

@@ -66,9 +66,31 @@ static void usage(FILE *f)
 		"  -p <file>       pid file (default %s when daemonised)\n"
 		"  -w              accepted for fence_virtd compatibility; "
 		"start-up never blocks\n"
+		"  -l              list the built-in listeners and backends, "
+		"and exit\n"
 		"  --check-config  print the effective configuration, or "
 		"each error as file:line, and exit\n"
 		"  -h              this help\n", DEFAULT_CONF, DEFAULT_PIDFILE);
+}
+
+/* fence_virtd -l lists its plugins; ours are built in. */
+static void list_plugins(void)
+{
+	static const char *const backends[] = { "libvirt", "cpg" };
+	const char *name;
+
+	printf("listeners:");
+	for (size_t i = 0; (name = vsf_listener_name(i)); i++)
+		printf(" %s", name);
+	printf("\nbackends:");
+	for (size_t i = 0; i < sizeof(backends) / sizeof(*backends); i++) {
+		struct vsf_backend *b = vsf_backend_new(backends[i]);
+
+		if (b)
+			printf(" %s", backends[i]);
+		vsf_backend_free(b);
+	}
+	printf("\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -87,7 +109,8 @@ static int parse_args(int argc, char **argv)
 		case 'F': arg_foreground = 1; break;
 		case 'f': arg_conf = optarg; break;
 		case 'p': arg_pidfile = optarg; break;
-		case 'w': case 'l': break;
+		case 'w': break;
+		case 'l': list_plugins(); exit(0);
 		case 'C': arg_check = 1; break;
 		case 'd':
 			errno = 0;

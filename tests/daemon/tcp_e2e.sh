@@ -47,6 +47,13 @@ fv() {	# NAME ARGS...
 	FV_RC=$?
 }
 
+# -l lists the built-in plugins and exits, as fence_virtd -l does; it
+# must not go on to read a config and start serving.
+timeout 10 "$FENCED" -l -F -f "$T/absent.conf" >"$T/l.out" 2>&1
+vsf_check "-l exits 0 without reading a config" 0 $?
+vsf_check_grep "-l lists the tcp listener" "$T/l.out" "^listeners:.* tcp( |$)"
+vsf_check_grep "-l lists the libvirt backend" "$T/l.out" "^backends:.* libvirt( |$)"
+
 write_conf "$T/a.conf" "tcp"
 start_daemon d1 "$T/a.conf"
 fv s1 -k "$T/key" -o status -n g2
