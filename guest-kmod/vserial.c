@@ -37,6 +37,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/virtio.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_console.h>
@@ -678,10 +679,17 @@ static ssize_t vsp_read(struct file *filp, char __user *ubuf, size_t count,
 	}
 }
 
-static ssize_t vsp_write(struct file *filp, const char __user *ubuf,
-			 size_t count, loff_t *offp)
+/*
+ * write(), writev() and, through iter_file_splice_write(), splice() and
+ * sendfile() into the port.  One call moves at most VSP_MAX_WRITE bytes.
+ */
+static ssize_t vsp_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
+	struct file *filp = iocb->ki_filp;
 	struct vsp_port *port = filp->private_data;
+	bool nonblock = (filp->f_flags & O_NONBLOCK) ||
+			(iocb->ki_flags & IOCB_NOWAIT);
+	size_t count = iov_iter_count(from);
 	struct vsp_buf *buf;
 	ssize_t ret;
 
@@ -691,7 +699,7 @@ static ssize_t vsp_write(struct file *filp, const char __user *ubuf,
 	buf = vsp_buf_alloc(count, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	if (copy_from_user(buf->data, ubuf, count)) {
+	if (copy_from_iter(buf->data, count, from) != count) {
 		vsp_buf_free(buf);
 		return -EFAULT;
 	}
@@ -699,7 +707,7 @@ static ssize_t vsp_write(struct file *filp, const char __user *ubuf,
 
 	for (;;) {
 		if (vsp_write_would_block(port)) {
-			if (filp->f_flags & O_NONBLOCK) {
+			if (nonblock) {
 				ret = -EAGAIN;
 				break;
 			}
@@ -716,6 +724,7 @@ static ssize_t vsp_write(struct file *filp, const char __user *ubuf,
 			break;
 	}
 	vsp_buf_free(buf);
+	iov_iter_revert(from, count);	/* nothing was written */
 	return ret;
 }
 
@@ -748,7 +757,8 @@ static const struct file_operations vsp_fops = {
 	.open = vsp_open,
 	.release = vsp_release,
 	.read = vsp_read,
-	.write = vsp_write,
+	.write_iter = vsp_write_iter,
+	.splice_write = iter_file_splice_write,
 	.poll = vsp_poll,
 	.fasync = vsp_fasync,
 	.llseek = no_llseek,

@@ -35,6 +35,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -777,6 +779,52 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+}
+
+/*
+ * sendfile() and writev() into a port: tools use them (stock supports
+ * splice_write), so a drop-in must too.  100000 pattern bytes from a file,
+ * then two iovecs in one writev.
+ */
+static void t_sendfile(struct ctx *c)
+{
+	static unsigned char data[100000];
+	const char *tmp = "/tmp/kconform-sendfile";
+	int fd = open_port("t1", 0), in = -1;
+	struct iovec iov[2];
+	off_t off = 0;
+	ssize_t n = 0;
+
+	pattern_fill(30, 0, data, sizeof(data));
+	in = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || in < 0 || write_all(in, data, sizeof(data), now_ms()) ||
+	    host_conn(c, fd, "t1") ||
+	    cmd(c, "recv t1 %zu 30", sizeof(data) + 3000)) {
+		fail(c, "sendfile_to_port", "setup: fd %d in %d %s", fd, in,
+		     c->reply);
+		goto out;
+	}
+	while (off < (off_t)sizeof(data)) {
+		n = sendfile(fd, in, &off, sizeof(data) - (size_t)off);
+		if (n <= 0)
+			break;
+	}
+	EXPECT(c, "sendfile_to_port", off == (off_t)sizeof(data),
+	       "sent %lld, last %zd (%s)", (long long)off, n, strerror(errno));
+	/* The stream continues with bytes 100000..102999, in two pieces. */
+	pattern_fill(30, sizeof(data), data, 3000);
+	iov[0] = (struct iovec){ data, 1000 };
+	iov[1] = (struct iovec){ data + 1000, 2000 };
+	n = writev(fd, iov, 2);
+	EXPECT(c, "writev_to_port", n == 3000 && cmd(c, "wait t1") == 0,
+	       "writev %zd, host: %s", n, c->reply);
+	host_disc(c, fd, "t1");
+out:
+	if (in >= 0)
+		close(in);
+	unlink(tmp);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* A read blocked in one thread does not hold up a write in another. */
@@ -1834,6 +1882,7 @@ int main(int argc, char **argv)
 	t_guest_caching(&c);
 	t_large_host_to_guest(&c);
 	t_large_guest_to_host(&c);
+	t_sendfile(&c);
 	t_threaded(&c);
 	t_sigio(&c);
 	t_console(&c);
