@@ -19,7 +19,10 @@
 # serial_device=/dev/hvc0, the plain <console type='unix'> virtio console:
 #   5 stock fence_virtd (mode serial) never registers that console: FAILED
 #   6 vserial-fenced (mode serial) serves the same console: OK
-# Set PM_KEEP=1 (same as VSF_VM_KEEP=1) to keep the temp dir with every log.
+#   7 the stock pair through a UART (<serial type='unix'>, /dev/ttyS1), the
+#     only stock path with plain libvirt XML: OK (bench against 2 and 6)
+# Set PM_KEEP=1 (same as VSF_VM_KEEP=1) to keep the temp dir with every log,
+# PM_BENCH_OUT=FILE to get the bench figures as tab-separated lines.
 . "$(dirname "$0")/lib.sh"
 [ "${PM_KEEP:-0}" = 1 ] && export VSF_VM_KEEP=1
 FENCED=$vm_build/fenced-host/vserial-fenced
@@ -82,7 +85,7 @@ pm_run nodea 30 "crm_attribute -t crm_config -n stonith-enabled -v true &&
  cibadmin -C -o resources -X '<primitive id=\"fence-stock\" class=\"stonith\" type=\"fence_virt\">
   <instance_attributes id=\"fence-stock-ia\"><nvpair id=\"fence-stock-dev\" name=\"serial_device\" value=\"/dev/hvc0\"/>
   <nvpair id=\"fence-stock-map\" name=\"pcmk_host_map\" value=\"$MAP\"/>
-  <nvpair id=\"fence-stock-to\" name=\"timeout\" value=\"10\"/></instance_attributes>
+  <nvpair id=\"fence-stock-to\" name=\"timeout\" value=\"5\"/></instance_attributes>
   <meta_attributes id=\"fence-stock-meta\"><nvpair id=\"fence-stock-role\" name=\"target-role\" value=\"Stopped\"/></meta_attributes>
   <operations><op id=\"fence-stock-mon\" name=\"monitor\" interval=\"0\"/></operations></primitive>'" \
 	>"$PM/configure.log" 2>&1 && vm_ok cib_configured ||
@@ -106,13 +109,13 @@ pm_log "configured in $(vm_elapsed "$T_FORMED") s"
 
 # history_has VIA RE: stonith_admin --history on VIA has a line matching RE.
 history_has() {
-	pm_run "$1" 15 "stonith_admin --history '*'" | grep -qE -- "$2" && return 0
+	pm_run "$1" 15 "stonith_admin --history '*' --verbose" | grep -qE -- "$2" && return 0
 	sleep 1
 	return 1
 }
 # fenced_ok VIA TARGET: pacemaker's history says the reboot of TARGET
 # succeeded (a line newer than the one counted before: $HIST_BEFORE).
-hist_count() { pm_run "$1" 15 "stonith_admin --history '$2'" | grep -c "$3"; }
+hist_count() { pm_run "$1" 15 "stonith_admin --history '$2' --verbose" | grep -c "$3"; }
 more_history() { # VIA TARGET RE N: more than N lines match RE
 	local n
 	n=$(hist_count "$1" "$2" "$3")
@@ -137,6 +140,7 @@ steps() {
 		"daemon done@$DAEMON@request #.*reboot pm-$t"
 		"domain destroyed@events@$(ev "$t" 'Stopped Destroyed')"
 		"domain started@events@$(ev "$t" 'Started Booted')"
+		"agent returned@$peer@Operation .reboot. .[0-9]+. targeting $t using .* returned 0"
 		"pacemaker OK@$peer@Operation .reboot. targeting $t .*OK|reboot of $t .*(OK|successful)"
 	)
 }
@@ -159,7 +163,8 @@ steps nodea nodeb
 pm_timeline "$T0" "1 hang (virsh suspend pm-nodeb)" "hang@events@$(ev nodeb 'Suspended Paused')" \
 	"${STEPS[@]}" "rejoin: joined@nodea@Members joined"
 printf '  %+8.2f s  %-22s (crm_mon)\n' "$(pm_dt "$T0" "$T_REJOIN")" "rejoin: Online"
-BENCH+=("hang ours: request->OK $(pm_dt "$PM_STEP_5" "$PM_STEP_9") s, hang->OK $(pm_dt "$T0" "$PM_STEP_9") s")
+BENCH+=("hang ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
+BENCH+=("hang ours: request->OK $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[pacemaker OK]}") s, hang->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
 
 # --- 2: nodeb fences back: manual stonith_admin --reboot nodea ------------
 T0=$(vm_now)
@@ -177,6 +182,7 @@ STEPS=(
 	"daemon done@ours@request #.*reboot pm-nodea"
 	"domain destroyed@events@$(ev nodea 'Stopped Destroyed')"
 	"domain started@events@$(ev nodea 'Started Booted')"
+	"agent returned@nodeb@Operation .reboot. .[0-9]+. targeting nodea using .* returned 0"
 	"token lost@nodeb@Token has not been received"
 	"membership: left@nodeb@Members left"
 	"pacemaker OK@nodeb@Operation .reboot. targeting nodea .*OK"
@@ -185,7 +191,8 @@ STEPS=(
 pm_timeline "$T0" "2 fence back (stonith_admin --reboot nodea on nodeb)" "${STEPS[@]}"
 printf '  %+8.2f s  %-22s (stonith_admin returned)\n' "$(pm_dt "$T0" "$T_RET")" "command done"
 printf '  %+8.2f s  %-22s (crm_mon)\n' "$(pm_dt "$T0" "$T_REJOIN")" "rejoin: Online"
-BENCH+=("manual ours: stonith_admin->domain destroyed $(pm_dt "$T0" "$PM_STEP_3") s, ->OK $(pm_dt "$T0" "$PM_STEP_7") s")
+BENCH+=("manual ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
+BENCH+=("manual ours: stonith_admin->domain destroyed $(pm_dt "$T0" "${PM_AT[domain destroyed]}") s, ->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
 
 # --- 3: denied by the daemon's groups -------------------------------------
 T0=$(vm_now)
@@ -204,13 +211,14 @@ grep -aiE "pm-nodex|$(pm_uuid 24)" "$PM/ours.ts" | head -3 | sed 's/^/    daemon
 # --- 4: corosync killed in nodeb -----------------------------------------
 H0=$(hist_count nodea nodeb "reboot of nodeb successful")
 T0=$(vm_now)
-pm_run nodeb 10 "kill -9 \$(pidof corosync)" >/dev/null
+pm_run nodeb 10 "pkill -9 -x corosync" >/dev/null
 pm_check kill_b_restarted vm_wait_for 90 started_more nodeb 2
 pm_check kill_history_says_success vm_wait_for 30 more_history nodea nodeb \
 	"reboot of nodeb successful" "$H0"
 steps nodea nodeb
-pm_timeline "$T0" "4 corosync killed in nodeb" "${STEPS[@]:1}"
-BENCH+=("kill ours: request->OK $(pm_dt "$PM_STEP_3" "$PM_STEP_7") s, kill->OK $(pm_dt "$T0" "$PM_STEP_7") s")
+pm_timeline "$T0" "4 corosync killed in nodeb" "${STEPS[@]}"
+BENCH+=("kill ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
+BENCH+=("kill ours: request->OK $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[pacemaker OK]}") s, kill->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
 
 # --- 5/6: stock fence_virt on the plain virtio console ---------------------
 pm_run nodea 30 "crm_resource -r fence-vs --meta -p target-role -v Stopped &&
@@ -218,44 +226,91 @@ pm_run nodea 30 "crm_resource -r fence-vs --meta -p target-role -v Stopped &&
 	vm_fail switch_devices "$(tr '\n' '|' <"$PM/switch.log")"
 pm_check stock_device_registered vm_wait_for 60 registered nodea fence-stock
 pm_stop_daemon
-pm_daemon stock "$FENCE_VIRTD" -F -d 2 -f "$PM/fenced.conf"
-# Stock registers channels at start-up for running domains; give it until
-# its libvirt backend has listed them (it logs nothing per domain it skips).
-vm_wait_for 20 grep -q . "$PM/stock.ts"
-sleep 5
-if grep -q "Registered" "$PM/stock.ts"; then
-	vm_fail stock_console_unseen "stock fence_virtd registered: $(grep Registered "$PM/stock.ts")"
-else
+pm_daemon stock "$FENCE_VIRTD" -F -d 5 -f "$PM/fenced.conf"
+# Stock registers the sockets of running domains at start-up, one
+# "Registered <uuid> on <fd>" line per socket.  Its serial mode takes the
+# <serial> UART (ttyS1) of each guest but not the virtio <console>.
+nreg() { # LOG IDX: how many sockets of domain IDX the stock daemon LOG registered
+	local n
+	n=$(grep -sc "Registered $(pm_uuid "$2") on" "$PM/$1.ts")
+	echo "${n:-0}"
+}
+vm_wait_for 20 grep -qs "Registering domain event cbs" "$PM/stock.ts" ||
+	vm_fail stock_started "no 'Registering domain event cbs' in the stock log"
+vm_wait_for 10 eval '[ "$(nreg stock 1)" -ge 1 ] && [ "$(nreg stock 2)" -ge 1 ]'
+sleep 2	# more lines would come at once; we check that none do
+if [ "$(nreg stock 1)" = 1 ] && [ "$(nreg stock 2)" = 1 ]; then
 	vm_ok stock_console_unseen
+else
+	vm_fail stock_console_unseen "stock registered $(nreg stock 1) and $(nreg stock 2) sockets, want 1 (the UART) each"
 fi
+D0=$(grep -cE "$(ev nodeb 'Stopped Destroyed')" "$PM/events.log")
 T0=$(vm_now)
-out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 40; echo rc=\$?")
+out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 20; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_fail stock_console_fails "stonith_admin said OK" ||
 	vm_ok stock_console_fails
 pm_check stock_history_failed vm_wait_for 30 history_has nodea "reboot of nodeb failed"
 n=$(grep -cE "$(ev nodeb 'Stopped Destroyed')" "$PM/events.log")
-[ "$n" -eq 2 ] && vm_ok stock_b_untouched || vm_fail stock_b_untouched "$n destroys of pm-nodeb"
+[ "$n" -eq "$D0" ] && vm_ok stock_b_untouched ||
+	vm_fail stock_b_untouched "pm-nodeb destroyed $((n - D0)) times"
 pm_timeline "$T0" "5 stock fence_virtd, stock fence_virt on /dev/hvc0 (plain <console>)" \
 	"pacemaker FAILED@nodea@Operation .reboot. targeting nodeb by .*(Unimplemented|Error|error|failed|Timer expired|timed out)"
 pm_stop_daemon
 
 pm_daemon ours2 "$FENCED" -F -d 1 -f "$PM/fenced.conf"
 DAEMON=ours2
-pm_check ours_console_connected vm_wait_for 20 grep -q "nodeb.console.*connected" "$PM/ours2.ts"
+pm_check ours_console_connected vm_wait_for 20 grep -qs "nodeb.console.*connected" "$PM/ours2.ts"
+B0=$(grep -cE "$(ev nodeb 'Started Booted')" "$PM/events.log")
 T0=$(vm_now)
 out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 60; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_ok ours_console_ok ||
 	vm_fail ours_console_ok "$(echo "$out" | tr '\n' '|')"
-pm_check ours_console_b_restarted vm_wait_for 30 started_more nodeb 3
+pm_check ours_console_b_restarted vm_wait_for 30 started_more nodeb "$B0"
 pm_timeline "$T0" "6 vserial-fenced, stock fence_virt on /dev/hvc0 (plain <console>)" \
+	"fence requested@nodea@Client stonith_admin.* wants to fence .*nodeb" \
 	"daemon request@ours2@START:request #.*reboot pm-nodeb" \
 	"daemon done@ours2@request #.*reboot pm-nodeb" \
 	"domain destroyed@events@$(ev nodeb 'Stopped Destroyed')" \
 	"domain started@events@$(ev nodeb 'Started Booted')" \
+	"agent returned@nodea@Operation .reboot. .[0-9]+. targeting nodeb using .* returned 0" \
 	"pacemaker OK@nodea@Operation .reboot. targeting nodeb .*OK"
-BENCH+=("manual stock agent + ours on console: stonith_admin->OK $(pm_dt "$T0" "$PM_STEP_4") s")
+BENCH+=("manual stock agent on hvc0 + ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
+BENCH+=("manual stock agent on hvc0 + ours: stonith_admin->domain destroyed $(pm_dt "$T0" "${PM_AT[domain destroyed]}") s, ->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
+
+pm_stop_daemon
+
+# --- 7: the stock pair on a UART (bench) ------------------------------------
+# Stock fence_virt cannot drive a virtio-serial port (tcsetattr fails with
+# ENOTTY: "open_port: Invalid argument"), and stock fence_virtd does not see
+# a virtio <console>, so with plain libvirt XML the stock pair needs a UART:
+# <serial type='unix'> port 1, guest /dev/ttyS1.
+pm_daemon stock7 "$FENCE_VIRTD" -F -d 5 -f "$PM/fenced.conf"
+pm_check stock_uart_registered vm_wait_for 30 eval '[ "$(nreg stock7 1)" -ge 1 ]'
+T_SET=$(vm_now)
+pm_run nodea 30 "crm_resource -r fence-stock -p serial_device -v /dev/ttyS1" \
+	>"$PM/switch7.log" 2>&1 || vm_fail switch_port "$(tr '\n' '|' <"$PM/switch7.log")"
+vm_wait_for 30 eval '[ -n "$(pm_t_first "$T_SET" nodea "Added .fence-stock.")" ]'
+B0=$(grep -cE "$(ev nodeb 'Started Booted')" "$PM/events.log")
+T0=$(vm_now)
+out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 60; echo rc=\$?")
+echo "$out" | grep -q '^rc=0' && vm_ok stock_pair_uart_ok ||
+	vm_fail stock_pair_uart_ok "$(echo "$out" | tr '\n' '|')"
+pm_check stock_pair_b_restarted vm_wait_for 30 started_more nodeb "$B0"
+pm_timeline "$T0" "7 stock fence_virtd + stock fence_virt on /dev/ttyS1 (<serial> UART)" \
+	"fence requested@nodea@Client stonith_admin.* wants to fence .*nodeb" \
+	"daemon request@stock7@Request 2 .*target pm-nodeb" \
+	"domain destroyed@events@$(ev nodeb 'Stopped Destroyed')" \
+	"domain started@events@$(ev nodeb 'Started Booted')" \
+	"agent returned@nodea@Operation .reboot. .[0-9]+. targeting nodeb using .* returned 0" \
+	"pacemaker OK@nodea@Operation .reboot. targeting nodeb .*OK"
+BENCH+=("manual stock pair (UART): fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
+BENCH+=("manual stock pair (UART): stonith_admin->domain destroyed $(pm_dt "$T0" "${PM_AT[domain destroyed]}") s, ->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
 
 echo "bench:"
 printf '  %s\n' "${BENCH[@]}"
+# PM_BENCH_OUT=FILE: the same figures as "name<TAB>value" lines for bench/.
+if [ -n "${PM_BENCH_OUT:-}" ]; then
+	printf '%s\n' "${BENCH[@]}" | sed 's/: /\t/' >"$PM_BENCH_OUT"
+fi
 pm_log "tier took $(vm_elapsed "$T_ALL") s"
 vm_report

@@ -18,7 +18,9 @@
 # and log ports, sockets in $PM/ctl), the fence channel
 # org.clusterlabs.fence.0 (<channel>, fence_vserial's default port) and a
 # plain virtio console (<console>, guest /dev/hvc0, for stock fence_virt),
-# both with their sockets in $PM/fence, the directory the daemons watch.
+# and a second UART (<serial type='unix'> port 1, guest /dev/ttyS1, the stock
+# pair's documented path), all with their sockets in $PM/fence, the
+# directory the daemons watch.
 
 pm_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$pm_here/../vm/lib.sh"
@@ -102,6 +104,10 @@ pm_domain() {
       <rom enabled='no'/>
     </interface>
     <serial type='file'><source path='$PM/$node.console.log' append='on'/><target port='0'/></serial>
+    <serial type='unix'>
+      <source mode='bind' path='$PM/fence/$node.uart'/>
+      <target port='1'/>
+    </serial>
     <console type='unix'>
       <source mode='bind' path='$PM/fence/$node.console'/>
       <target type='virtio'/>
@@ -202,10 +208,12 @@ pm_t_first() {
 }
 
 # pm_timeline T0 TITLE STEP@SRC@ERE...: one line per step with its offset
-# from T0 (or "-" if it never happened); PM_STEP_<n> hold the epochs.
+# from T0 (or "-" if it never happened); PM_AT[STEP] holds the epochs.
+declare -A PM_AT
 pm_timeline() {
-	local t0=$1 title=$2 spec step src ere t i=0
+	local t0=$1 title=$2 spec step src ere t
 	shift 2
+	PM_AT=()
 	echo "timeline: $title (t0 = $(date -u -d "@$t0" +%T.%3N))"
 	for spec in "$@"; do
 		step=${spec%%@*}
@@ -213,8 +221,7 @@ pm_timeline() {
 		src=${spec%%@*}
 		ere=${spec#*@}
 		t=$(pm_t_first "$t0" "$src" "$ere")
-		i=$((i + 1))
-		printf -v "PM_STEP_$i" '%s' "$t"
+		PM_AT[$step]=$t
 		if [ -n "$t" ]; then
 			printf '  %+8.2f s  %-22s (%s)\n' "$(echo "$t $t0" | awk '{ print $1 - $2 }')" \
 				"$step" "$src"
