@@ -9,14 +9,12 @@
 #define AGENT_DEADLINE_H
 
 #include <stdint.h>
-#include <time.h>
+
+#include "vsf_time.h"
 
 static inline int64_t agent_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)vsf_monotonic_ms();
 }
 
 /* Milliseconds left before @deadline, clamped to [0, INT32_MAX] for poll. */

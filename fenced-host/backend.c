@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "util.h"
 #include "backend.h"
+#include "vsf_time.h"
 
 int vsf_hostlist_add(struct vsf_hostlist *hl, const char *name,
 		     const char *uuid, uint8_t state)
@@ -49,8 +49,5 @@ void vsf_hostlist_done(struct vsf_hostlist *hl)
 
 uint64_t vsf_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vsf_monotonic_ms();
 }

@@ -13,10 +13,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
+#include "vsf_time.h"
 
 #define MAX_EVENTS 64
 
@@ -53,11 +53,8 @@ struct vsf_loop {
 
 static uint64_t mono_ms(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vsf_monotonic_ms();
 }
 
 struct vsf_loop *vsf_loop_new(void)

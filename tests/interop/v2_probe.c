@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "vsf_frame.h"
+#include "vsf_time.h"
 #include "vsf_v2.h"
 #include "vsf_wire.h"
 
@@ -51,10 +52,7 @@ struct probe {
 
 static long long now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return (long long)vsf_monotonic_ms();
 }
 
 static int write_all(int fd, const void *buf, size_t len)

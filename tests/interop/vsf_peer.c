@@ -74,6 +74,7 @@
 #include "vsf_auth.h"
 #include "vsf_frame.h"
 #include "vsf_hash.h"
+#include "vsf_time.h"
 #include "vsf_wire.h"
 
 #define MAX_DOMS 32
@@ -119,10 +120,7 @@ struct opts {
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)vsf_monotonic_ms();
 }
 
 /* Wait until @fd is ready for @events or @deadline passes: 0 or -errno. */
