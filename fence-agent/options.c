@@ -10,6 +10,7 @@
 
 #include "options.h"
 #include "vsf_hash.h"
+#include "vsf_num.h"
 #include "vsf_wire.h"
 
 void agent_opts_init(struct agent_opts *o)
@@ -34,14 +35,10 @@ void agent_opts_init(struct agent_opts *o)
 int agent_parse_uint(const char *s, unsigned int max, unsigned int *out)
 {
 	unsigned long v;
-	char *end;
+	int r = vsf_parse_ulong(s, max, &v);
 
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
+	if (r < 0)
+		return r;
 	*out = (unsigned int)v;
 	return 0;
 }

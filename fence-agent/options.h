@@ -112,7 +112,8 @@ int agent_opts_parse_argv(struct agent_opts *o, int argc, char **argv,
  */
 int agent_opts_finish(struct agent_opts *o, char *err, size_t errlen);
 
-/* Checked unsigned parse: decimal only, no sign, <= max.  -EINVAL else. */
+/* Checked unsigned parse (vsf_num.h): decimal only, no sign, <= max;
+ * -EINVAL for junk, -ERANGE above max. */
 int agent_parse_uint(const char *s, unsigned int max, unsigned int *out);
 
 #endif /* AGENT_OPTIONS_H */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "vsf_num.h"
 
 enum tok {
 	TOK_EOF,
@@ -464,19 +465,5 @@ void vsf_conf_dump(const struct vsf_conf_node *root, FILE *f)
 
 int vsf_conf_parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
-	unsigned long v = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		unsigned long d = (unsigned long)(*s - '0');
-
-		if (d > max || v > max / 10 || v * 10 > max - d)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return vsf_parse_ulong(s, max, out);
 }

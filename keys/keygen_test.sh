@@ -54,7 +54,7 @@ check "--bytes 16 under umask 000 works" '[ $rc -eq 0 ]'
 check "--bytes 16 writes 16 bytes" '[ "$(size_of "$T/short.key")" = 16 ]'
 check "umask 000 still gives mode 600" '[ "$(mode_of "$T/short.key")" = 600 ]'
 
-for n in 15 4097 abc -16 ""; do
+for n in 15 4097 abc -16 "" +32 " 32" "32 "; do
 	"$KEYGEN" --bytes "$n" "$T/n.key" >/dev/null 2>&1; rc=$?
 	check "--bytes '$n' is a usage error" '[ $rc -eq 2 ] && [ ! -e "$T/n.key" ]'
 done

@@ -19,6 +19,7 @@
 
 #include "vsf_hash.h"
 #include "vsf_key.h"
+#include "vsf_num.h"
 
 /* Exit codes, documented in vserial-keygen(8). */
 enum {
@@ -67,13 +68,9 @@ static void usage(FILE *f)
 
 static int parse_bytes(const char *s, size_t *out)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < VSF_KEY_MIN ||
-	    v > VSF_KEY_MAX)
+	if (vsf_parse_ulong(s, VSF_KEY_MAX, &v) < 0 || v < VSF_KEY_MIN)
 		return -EINVAL;
 	*out = v;
 	return 0;

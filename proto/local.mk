@@ -7,7 +7,7 @@ proto_libvsfproto_a_SOURCES = \
 	proto/vsf_wire.c proto/vsf_wire.h \
 	proto/vsf_auth.c proto/vsf_auth.h \
 	proto/vsf_frame.c proto/vsf_frame.h \
-	proto/vsf_time.h
+	proto/vsf_time.h proto/vsf_num.h
 
 VSFPROTO_LIBS = proto/libvsfproto.a $(NSS_LIBS) -lpthread
 
