@@ -30,6 +30,7 @@
 #include "request.h"
 #include "settings.h"
 #include "vsf_hash.h"
+#include "vsf_num.h"
 #include "workers.h"
 
 #define DEFAULT_CONF "/etc/fence_virt.conf"
@@ -103,7 +104,7 @@ static int parse_args(int argc, char **argv)
 	int c;
 
 	while ((c = getopt_long(argc, argv, "Ff:d:p:whl", opts, NULL)) != -1) {
-		char *end;
+		unsigned long level;
 
 		switch (c) {
 		case 'F': arg_foreground = 1; break;
@@ -113,13 +114,13 @@ static int parse_args(int argc, char **argv)
 		case 'l': list_plugins(); exit(0);
 		case 'C': arg_check = 1; break;
 		case 'd':
-			errno = 0;
-			arg_debug = strtol(optarg, &end, 10);
-			if (errno || *end || arg_debug < 0) {
+			if (vsf_parse_ulong(optarg, 1000, &level) < 0) {
 				fprintf(stderr, "vserial-fenced: -d wants a "
-					"number, got '%s'\n", optarg);
+					"level from 0 to 1000, got '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
+			arg_debug = (long)level;
 			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;

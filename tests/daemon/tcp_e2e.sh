@@ -54,6 +54,11 @@ vsf_check "-l exits 0 without reading a config" 0 $?
 vsf_check_grep "-l lists the tcp listener" "$T/l.out" "^listeners:.* tcp( |$)"
 vsf_check_grep "-l lists the libvirt backend" "$T/l.out" "^backends:.* libvirt( |$)"
 
+for d in x -1 +1 " 1" 99999999999999999999; do
+	timeout 10 "$FENCED" -d "$d" -F -f "$T/absent.conf" >"$T/d.out" 2>&1
+	vsf_check "-d '$d' is a usage error (2)" 2 $?
+done
+
 write_conf "$T/a.conf" "tcp"
 start_daemon d1 "$T/a.conf"
 fv s1 -k "$T/key" -o status -n g2
