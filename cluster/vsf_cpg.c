@@ -20,6 +20,16 @@
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define OUTBOX_MAX 512		/* messages waiting for corosync */
+#define FLUSH_RETRY_MS 20	/* corosync said "try again" */
+
+/* A message the route sent from inside a callback, or that corosync
+ * refused for now (CS_ERR_TRY_AGAIN): sent after dispatch, in order. */
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	uint8_t buf[];
+};
 
 struct vsf_cpg {
 	struct vsf_cpg_cfg cfg;
@@ -32,6 +42,10 @@ struct vsf_cpg {
 	uint32_t nodeid;
 	uint32_t pid;
 	bool broken;			/* a send saw a dead handle */
+	bool in_dispatch;		/* inside cpg/quorum_dispatch */
+	struct outmsg *out, **out_tail;	/* FIFO, flushed after dispatch */
+	unsigned int nout;
+	uint64_t flush_at;		/* 0: nothing refused */
 	uint64_t backoff;
 	uint64_t reconnect_at;		/* 0 while connected */
 };
@@ -61,15 +75,11 @@ static bool handle_dead(cs_error_t e)
 	       e == CS_ERR_NOT_EXIST;
 }
 
-static int route_send(void *ctx, const void *buf, size_t len)
+static int mcast(struct vsf_cpg *c, const void *buf, size_t len)
 {
-	struct vsf_cpg *c = ctx;
 	struct iovec iov = { (void *)buf, len };
-	cs_error_t e;
+	cs_error_t e = cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
 
-	if (!c->cpg || c->broken)
-		return -ENOTCONN;
-	e = cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
 	if (e == CS_OK)
 		return 0;
 	if (handle_dead(e)) {
@@ -77,6 +87,76 @@ static int route_send(void *ctx, const void *buf, size_t len)
 		return -ENOTCONN;
 	}
 	return e == CS_ERR_TRY_AGAIN ? -EAGAIN : -EIO;
+}
+
+static void outbox_clear(struct vsf_cpg *c)
+{
+	while (c->out) {
+		struct outmsg *m = c->out;
+
+		c->out = m->next;
+		free(m);
+	}
+	c->out_tail = &c->out;
+	c->nout = 0;
+	c->flush_at = 0;
+}
+
+/* Send what waits, in order; stop at the first refusal. */
+static void outbox_flush(struct vsf_cpg *c, uint64_t now)
+{
+	while (c->out && c->cpg && !c->broken) {
+		struct outmsg *m = c->out;
+		int rc = mcast(c, m->buf, m->len);
+
+		if (rc == -EAGAIN) {
+			c->flush_at = now + FLUSH_RETRY_MS;
+			return;
+		}
+		/* sent, or failed for good: a lost reply is a timeout */
+		c->out = m->next;
+		if (!c->out)
+			c->out_tail = &c->out;
+		c->nout--;
+		free(m);
+	}
+	c->flush_at = 0;
+}
+
+/*
+ * Messages the route sends from inside a libcpg callback wait until
+ * dispatch returns (callbacks stay short and never re-enter libcpg), and
+ * a CS_ERR_TRY_AGAIN (corosync flow control, or a sync in progress) is
+ * queued and retried, never dropped: a dropped REPLY would cost the
+ * requester its whole timeout.
+ */
+static int route_send(void *ctx, const void *buf, size_t len)
+{
+	struct vsf_cpg *c = ctx;
+	struct outmsg *m;
+	int rc;
+
+	if (!c->cpg || c->broken)
+		return -ENOTCONN;
+	if (!c->in_dispatch && !c->out) {
+		rc = mcast(c, buf, len);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	if (c->nout == OUTBOX_MAX)
+		return -EAGAIN;
+	m = malloc(sizeof(*m) + len);
+	if (!m)
+		return -ENOMEM;
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->buf, buf, len);
+	*c->out_tail = m;
+	c->out_tail = &m->next;
+	c->nout++;
+	if (!c->in_dispatch && !c->flush_at)
+		c->flush_at = vsf_cpg_now(c) + FLUSH_RETRY_MS;
+	return 0;
 }
 
 /* The route calls us with our own context; the user wants theirs. */
@@ -180,6 +260,7 @@ static void close_handles(struct vsf_cpg *c)
 	c->cpg = 0;
 	c->quorum = 0;
 	c->broken = false;
+	outbox_clear(c);
 }
 
 static int watch(struct vsf_cpg *c, int fd)
@@ -297,6 +378,7 @@ struct vsf_cpg *vsf_cpg_new(const struct vsf_cpg_cfg *cfg, char *err,
 	c->group.length = (uint32_t)strlen(g);
 	memcpy(c->group.value, g, c->group.length);
 	c->pid = (uint32_t)getpid();
+	c->out_tail = &c->out;
 	c->backoff = BACKOFF_MIN_MS;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->epfd < 0 || connect_all(c, err, errlen) < 0)
@@ -349,6 +431,7 @@ static void dispatch_ready(struct vsf_cpg *c, uint64_t now)
 	int n = epoll_wait(c->epfd, evs, 2, 0);
 	cs_error_t e = CS_OK;
 
+	c->in_dispatch = true;
 	for (int i = 0; i < n && e == CS_OK && c->cpg; i++) {
 		if (evs[i].data.fd == c->cpg_fd)
 			e = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
@@ -357,6 +440,9 @@ static void dispatch_ready(struct vsf_cpg *c, uint64_t now)
 		if (e == CS_ERR_TRY_AGAIN)
 			e = CS_OK;
 	}
+	c->in_dispatch = false;
+	if (e == CS_OK)
+		outbox_flush(c, now);
 	if (e != CS_OK || c->broken)
 		go_down(c, e != CS_OK ? (int)e : CS_ERR_LIBRARY, now);
 }
@@ -369,6 +455,8 @@ void vsf_cpg_dispatch(struct vsf_cpg *c)
 		dispatch_ready(c, now);
 	else if (now >= c->reconnect_at)
 		try_reconnect(c, now);
+	if (c->cpg && c->flush_at && now >= c->flush_at)
+		outbox_flush(c, now);
 	vsf_cpg_route_tick(c->route, vsf_cpg_now(c));
 }
 
@@ -380,5 +468,7 @@ uint64_t vsf_cpg_next(const struct vsf_cpg *c)
 		return 0;
 	if (!c->cpg && c->reconnect_at < t)
 		t = c->reconnect_at;
+	if (c->flush_at && c->flush_at < t)
+		t = c->flush_at;
 	return t;
 }

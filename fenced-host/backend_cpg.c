@@ -384,14 +384,16 @@ static void *cpg_main(void *arg)
 	struct cpg_backend *cb = arg;
 
 	while (!stopping(cb)) {
-		struct pollfd p[3] = {
-			{ cb->efd, POLLIN, 0 },
-			{ cb->cpg ? vsf_cpg_fd(cb->cpg) : -1, POLLIN, 0 },
-			{ cb->watch ? chan_watch_fd(cb->watch) : -1, POLLIN, 0 },
-		};
+		struct pollfd p[3];
 
 		if (!cb->cpg)
 			try_connect(cb);
+		/* after connecting: a just-made connection must be watched */
+		p[0] = (struct pollfd){ cb->efd, POLLIN, 0 };
+		p[1] = (struct pollfd){ cb->cpg ? vsf_cpg_fd(cb->cpg) : -1,
+					POLLIN, 0 };
+		p[2] = (struct pollfd){ cb->watch ? chan_watch_fd(cb->watch)
+						  : -1, POLLIN, 0 };
 		(void)poll(p, 3, poll_timeout(cb));
 		if (cb->cpg)
 			vsf_cpg_dispatch(cb->cpg);
