@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -105,4 +106,49 @@ void fake_backend_add(struct fake_backend *fb, const char *name,
 	vsf_strlcpy(vm->name, name, sizeof(vm->name));
 	vsf_strlcpy(vm->uuid, uuid, sizeof(vm->uuid));
 	vm->running = running;
+}
+
+int fake_rig_up(struct fake_rig *r, const char *groups, uint64_t timeout_ms)
+{
+	struct vsf_pipeline_cfg cfg = { 0 };
+	char err[256];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	fake_backend_init(&r->fb);
+	r->loop = vsf_loop_new();
+	r->workers = r->loop ? vsf_workers_new(r->loop, 4) : NULL;
+	r->logf = open_memstream(&r->logbuf, &r->loglen);
+	if (!r->workers || !r->logf)
+		return -ENOMEM;
+	if (groups && (rc = vsf_conf_parse(groups, strlen(groups), "groups",
+					   &r->conf, err, sizeof(err))) < 0)
+		return rc;
+	rc = vsf_acl_load(&r->acl, vsf_conf_find(r->conf, "groups"));
+	if (rc < 0)
+		return rc;
+	vsf_log_init(&r->log, "test", false, LOG_DEBUG, r->logf);
+	cfg.loop = r->loop;
+	cfg.workers = r->workers;
+	cfg.backend = &r->fb.base;
+	cfg.acl = &r->acl;
+	cfg.log = &r->log;
+	cfg.timeout_ms = timeout_ms;
+	cfg.history_ms = 10000;
+	r->p = vsf_pipeline_new(&cfg);
+	return r->p ? 0 : -ENOMEM;
+}
+
+void fake_rig_down(struct fake_rig *r)
+{
+	if (r->p)
+		vsf_pipeline_stop(r->p);
+	vsf_workers_free(r->workers);
+	vsf_pipeline_free(r->p);
+	vsf_acl_done(&r->acl);
+	vsf_conf_free(r->conf);
+	vsf_loop_free(r->loop);
+	if (r->logf)
+		fclose(r->logf);
+	free(r->logbuf);
 }

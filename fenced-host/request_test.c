@@ -37,61 +37,16 @@ static void on_reply(void *ctx, struct vsf_req *req, int rc,
 	}
 }
 
-struct rig {
-	struct vsf_loop *loop;
-	struct vsf_workers *workers;
-	struct fake_backend fb;
-	struct vsf_acl acl;
-	struct vsf_log log;
-	struct vsf_pipeline *p;
-	struct vsf_conf_node *conf;
-	char *logbuf;
-	size_t loglen;
-	FILE *logf;
-};
-
-static void rig_up(struct rig *r, const char *groups, uint64_t timeout_ms)
+static void rig_up(struct fake_rig *r, const char *groups, uint64_t timeout_ms)
 {
-	struct vsf_pipeline_cfg cfg = { 0 };
-	char err[128];
-
-	memset(r, 0, sizeof(*r));
-	r->loop = vsf_loop_new();
-	r->workers = vsf_workers_new(r->loop, 4);
-	fake_backend_init(&r->fb);
+	CHECK_ERR(fake_rig_up(r, groups, timeout_ms), 0);
 	fake_backend_add(&r->fb, "guest1", U1, 1);
 	fake_backend_add(&r->fb, "guest2", U2, 1);
 	fake_backend_add(&r->fb, "guest3", "33333333-2222-3333-4444-555555555555", 0);
-	if (groups)
-		CHECK_ERR(vsf_conf_parse(groups, strlen(groups), "g", &r->conf,
-					 err, sizeof(err)), 0);
-	CHECK_ERR(vsf_acl_load(&r->acl, vsf_conf_find(r->conf, "groups")), 0);
-	r->logf = open_memstream(&r->logbuf, &r->loglen);
-	vsf_log_init(&r->log, "test", false, LOG_DEBUG, r->logf);
-	cfg.loop = r->loop;
-	cfg.workers = r->workers;
-	cfg.backend = &r->fb.base;
-	cfg.acl = &r->acl;
-	cfg.log = &r->log;
-	cfg.timeout_ms = timeout_ms;
-	cfg.history_ms = 10000;
-	r->p = vsf_pipeline_new(&cfg);
-}
-
-static void rig_down(struct rig *r)
-{
-	vsf_pipeline_stop(r->p);
-	vsf_workers_free(r->workers);
-	vsf_pipeline_free(r->p);
-	vsf_acl_done(&r->acl);
-	vsf_conf_free(r->conf);
-	vsf_loop_free(r->loop);
-	fclose(r->logf);
-	free(r->logbuf);
 }
 
 /* Run the loop until @g has @n replies or 5 s pass. */
-static void wait_replies(struct rig *r, struct got *g, int n)
+static void wait_replies(struct fake_rig *r, struct got *g, int n)
 {
 	uint64_t end = vsf_now_ms() + 5000;
 
@@ -110,7 +65,7 @@ static struct vsf_peer peer(const char *src)
 
 TEST(off_then_status_goes_through_the_backend)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 };
 	struct vsf_peer pe = peer(U1);
 
@@ -128,12 +83,12 @@ TEST(off_then_status_goes_through_the_backend)
 	fflush(r.logf);
 	CHECK(strstr(r.logbuf, "notice: request #1 from test:" U1
 		     ": off guest2 -> ok (") != NULL);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(duplicate_gets_cached_reply_without_a_second_backend_call)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 };
 	struct vsf_peer pe = peer(U1);
 
@@ -151,12 +106,12 @@ TEST(duplicate_gets_cached_reply_without_a_second_backend_call)
 	vsf_pipeline_submit(r.p, &pe, VSF_OP_REBOOT, "guest1", 77, on_reply, &g);
 	wait_replies(&r, &g, 3);
 	CHECK_ERR(r.fb.total_calls, 2);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(duplicate_while_running_joins_the_original)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g1 = { 0 }, g2 = { 0 };
 	struct vsf_peer pe = peer(U1);
 
@@ -171,12 +126,12 @@ TEST(duplicate_while_running_joins_the_original)
 	CHECK_ERR(g2.n, 1);
 	CHECK_ERR(g2.rc[0], 0);
 	CHECK_ERR(r.fb.total_calls, 1);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(groups_deny_with_3_and_filter_the_host_list)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 }, h = { 0 };
 	struct vsf_peer pe = peer(U1);
 
@@ -196,12 +151,12 @@ TEST(groups_deny_with_3_and_filter_the_host_list)
 	CHECK_STR(h.hl_first, "guest1");
 	fflush(r.logf);
 	CHECK(strstr(r.logbuf, "off guest3 denied by groups") != NULL);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(same_target_is_serialised_different_targets_run_concurrently)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 };
 	struct vsf_peer pe = peer(U1);
 
@@ -217,12 +172,12 @@ TEST(same_target_is_serialised_different_targets_run_concurrently)
 	CHECK_ERR(g.n, 6);
 	CHECK_ERR(r.fb.max_same, 1);
 	CHECK_ERR(r.fb.max_active, 2);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(backend_deadline_replies_timeout_and_frees_the_target_later)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 };
 	struct vsf_peer pe = peer(U1);
 
@@ -237,12 +192,12 @@ TEST(backend_deadline_replies_timeout_and_frees_the_target_later)
 	while (vsf_pipeline_inflight(r.p))
 		vsf_loop_run_once(r.loop, 100);
 	CHECK_ERR(g.n, 1);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(unknown_domain_and_trivial_ops)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 };
 	struct vsf_peer pe = peer("127.0.0.1");
 
@@ -259,12 +214,12 @@ TEST(unknown_domain_and_trivial_ops)
 	CHECK(vsf_pipeline_submit(r.p, &pe, VSF_OP_NULL, "", 4, on_reply,
 				  &g) == NULL);
 	CHECK_ERR(vsf_v1_result(VSF_OP_NULL, g.rc[3]), 1);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 TEST(detached_listener_gets_no_reply)
 {
-	struct rig r;
+	struct fake_rig r;
 	struct got g = { 0 };
 	struct vsf_peer pe = peer(U1);
 	struct vsf_req *req;
@@ -277,7 +232,7 @@ TEST(detached_listener_gets_no_reply)
 		vsf_loop_run_once(r.loop, 100);
 	CHECK_ERR(g.n, 0);
 	CHECK_ERR(fake_backend_vm(&r.fb, "guest3")->running, 1);
-	rig_down(&r);
+	fake_rig_down(&r);
 }
 
 int main(void)

@@ -22,16 +22,10 @@
 #include "vsf_auth.h"
 
 struct rig {
-	struct vsf_loop *loop;
-	struct vsf_workers *workers;
-	struct fake_backend fb;
-	struct vsf_acl acl;
-	struct vsf_log log;
-	struct vsf_pipeline *p;
+	struct fake_rig base;		/* pipeline on the fake backend */
 	struct vsf_fenced_ctx ctx;
 	struct vsf_listener *l;
 	int port;
-	FILE *devnull;
 };
 
 static int free_port(void)
@@ -50,29 +44,17 @@ static int free_port(void)
 
 static void rig_up(struct rig *r, unsigned int delay_ms)
 {
-	struct vsf_pipeline_cfg pc = { 0 };
 	struct vsf_conf_node *root = NULL;
 	char text[256], err[256];
 
 	memset(r, 0, sizeof(*r));
-	r->loop = vsf_loop_new();
-	r->workers = vsf_workers_new(r->loop, 2);
-	fake_backend_init(&r->fb);
-	fake_backend_add(&r->fb, "g1", "11111111-2222-3333-4444-555555555555", 1);
-	r->fb.delay_ms = delay_ms;
-	r->devnull = fopen("/dev/null", "w");
-	vsf_log_init(&r->log, "t", false, LOG_DEBUG, r->devnull);
-	pc.loop = r->loop;
-	pc.workers = r->workers;
-	pc.backend = &r->fb.base;
-	pc.acl = &r->acl;
-	pc.log = &r->log;
-	pc.timeout_ms = 5000;
-	pc.history_ms = 1000;
-	r->p = vsf_pipeline_new(&pc);
-	r->ctx.loop = r->loop;
-	r->ctx.pipeline = r->p;
-	r->ctx.log = &r->log;
+	CHECK_ERR(fake_rig_up(&r->base, NULL, 5000), 0);
+	fake_backend_add(&r->base.fb, "g1",
+			 "11111111-2222-3333-4444-555555555555", 1);
+	r->base.fb.delay_ms = delay_ms;
+	r->ctx.loop = r->base.loop;
+	r->ctx.pipeline = r->base.p;
+	r->ctx.log = &r->base.log;
 	r->port = free_port();
 	snprintf(text, sizeof(text), "tcp { hash = \"none\"; auth = \"none\";"
 		 " port = \"%d\"; }", r->port);
@@ -86,12 +68,9 @@ static void rig_up(struct rig *r, unsigned int delay_ms)
 
 static void rig_down(struct rig *r)
 {
-	vsf_pipeline_stop(r->p);
+	vsf_pipeline_stop(r->base.p);
 	vsf_listener_free(r->l);
-	vsf_workers_free(r->workers);
-	vsf_pipeline_free(r->p);
-	vsf_loop_free(r->loop);
-	fclose(r->devnull);
+	fake_rig_down(&r->base);
 }
 
 static int client(struct rig *r, int op, uint32_t seqno)
@@ -119,7 +98,7 @@ static int spin(struct rig *r, unsigned int ms)
 	int n = 0;
 
 	while (vsf_now_ms() < end) {
-		int k = vsf_loop_run_once(r->loop, 10);
+		int k = vsf_loop_run_once(r->base.loop, 10);
 
 		if (k > 0)
 			n += k;
@@ -155,9 +134,9 @@ TEST(client_hanging_up_during_the_request_does_not_spin_the_loop)
 	CHECK(n < 20);
 	if (n >= 20)
 		fprintf(stderr, "%d callbacks in 200 ms\n", n);
-	while (vsf_pipeline_inflight(r.p))
-		vsf_loop_run_once(r.loop, 100);
-	CHECK_ERR(fake_backend_vm(&r.fb, "g1")->running, 0);	/* still done */
+	while (vsf_pipeline_inflight(r.base.p))
+		vsf_loop_run_once(r.base.loop, 100);
+	CHECK_ERR(fake_backend_vm(&r.base.fb, "g1")->running, 0);	/* still done */
 	rig_down(&r);
 }
 
