@@ -28,17 +28,16 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "peer_io.h"
 #include "vsf_frame.h"
-#include "vsf_time.h"
+#include "vsf_num.h"
 #include "vsf_v2.h"
 #include "vsf_wire.h"
 
@@ -50,45 +49,20 @@ struct probe {
 	struct vsf_frame_reader r;
 };
 
-static long long now_ms(void)
-{
-	return (long long)vsf_monotonic_ms();
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Read more bytes into the reader before @deadline: 0, -ETIMEDOUT, -EPIPE. */
+/* Read more bytes into the reader before @deadline: 0, -ETIMEDOUT, -errno. */
 static int fill(struct probe *p, long long deadline)
 {
-	long long left = deadline - now_ms();
-	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
-	size_t space;
-	uint8_t *tail;
-	ssize_t n;
+	int r;
 
-	if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-		return -ETIMEDOUT;
-	tail = vsf_frame_reader_tail(&p->r, &space);
-	n = read(p->fd, tail, space);
-	if (n <= 0)
-		return n == 0 ? -EPIPE : -errno;
-	vsf_frame_reader_commit(&p->r, (size_t)n);
-	return 0;
+	while ((r = peer_fill_reader(p->fd, &p->r, deadline)) == 0)
+		;
+	return r < 0 ? r : 0;
+}
+
+/* Write a whole frame within one step. */
+static int send_all(struct probe *p, const void *buf, size_t len)
+{
+	return peer_write_full(p->fd, buf, len, peer_now_ms() + p->step_ms);
 }
 
 /* The rest of a v1 host list: records, terminator, trailing response. */
@@ -124,7 +98,7 @@ static void read_hostlist(struct probe *p, const char *step,
 /* Wait for one answer (v1 or v2) and print it. */
 static void read_answer(struct probe *p, const char *step)
 {
-	long long deadline = now_ms() + p->step_ms;
+	long long deadline = peer_now_ms() + p->step_ms;
 	struct vsf_v2_any f;
 	int rc;
 
@@ -156,7 +130,7 @@ static int send_hello(struct probe *p, int salted)
 		return n;
 	if (!salted)
 		memset(buf + 70, 0, 4);
-	return write_all(p->fd, buf, (size_t)n);
+	return send_all(p, buf, (size_t)n);
 }
 
 /* Split "OP:DOM" (DOM may be empty) into an op code and a name. */
@@ -199,7 +173,7 @@ static int send_request(struct probe *p, const char *arg)
 		VSF_SERIAL_REQ_SIZE;
 	printf("request frame %d bytes, padded to %zu; tail op byte %d\n", n,
 	       total, buf[VSF_SERIAL_REQ_SIZE + 4]);
-	r = write_all(p->fd, buf, total);
+	r = send_all(p, buf, total);
 	return r < 0 ? r : (int)(total / VSF_SERIAL_REQ_SIZE);
 }
 
@@ -221,7 +195,7 @@ static int send_v1(struct probe *p, const char *arg)
 	if (r < 0)
 		return r;
 	vsf_serial_req_encode(&req, buf);
-	return write_all(p->fd, buf, sizeof(buf));
+	return send_all(p, buf, sizeof(buf));
 }
 
 static int run_step(struct probe *p, const char *step)
@@ -251,35 +225,26 @@ static int run_step(struct probe *p, const char *step)
 /* Listen on @path, then accept one connection within @wait_ms. */
 static int accept_daemon(const char *path, int wait_ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct pollfd pfd;
-	int lfd, fd = -1;
+	int lfd = peer_unix_listen(path), fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
-		return -errno;
-	(void)unlink(path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(lfd, 1) < 0) {
-		fd = -errno;
-		goto out_close;
-	}
+		return lfd;
 	printf("listening %s\n", path);
 	fflush(stdout);
-	pfd = (struct pollfd){ .fd = lfd, .events = POLLIN };
-	if (poll(&pfd, 1, wait_ms) <= 0) {
-		fd = -ETIMEDOUT;
-		goto out_close;
-	}
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-out_close:
+	fd = peer_accept_by(lfd, peer_now_ms() + wait_ms);
 	close(lfd);
 	return fd;
+}
+
+/* A whole number of seconds from 1 to a day. */
+static int parse_seconds(const char *s, int *out)
+{
+	unsigned long v;
+
+	if (vsf_parse_ulong(s, 86400, &v) < 0 || v == 0)
+		return -EINVAL;
+	*out = (int)v;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -294,10 +259,13 @@ int main(int argc, char **argv)
 			sock = optarg;
 			break;
 		case 'w':
-			wait_s = (int)strtol(optarg, NULL, 10);
+			if (parse_seconds(optarg, &wait_s) < 0)
+				return 64;
 			break;
 		case 't':
-			p.step_ms = (int)strtol(optarg, NULL, 10) * 1000;
+			if (parse_seconds(optarg, &p.step_ms) < 0)
+				return 64;
+			p.step_ms *= 1000;
 			break;
 		default:
 			return 64;

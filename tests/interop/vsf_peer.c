@@ -71,10 +71,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "peer_io.h"
 #include "vsf_auth.h"
 #include "vsf_frame.h"
 #include "vsf_hash.h"
-#include "vsf_time.h"
 #include "vsf_wire.h"
 
 #define MAX_DOMS 32
@@ -118,97 +118,10 @@ struct opts {
 	struct table tab;
 };
 
-static int64_t now_ms(void)
-{
-	return (int64_t)vsf_monotonic_ms();
-}
 
-/* Wait until @fd is ready for @events or @deadline passes: 0 or -errno. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		int64_t left = deadline - now_ms();
-		int r;
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-		if (r > 0)
-			return 0;	/* errors and hangups show up in read */
-		if (r < 0 && errno != EINTR)
-			return -errno;
-	}
-}
 
-/* Read exactly @n bytes: 0, -ETIMEDOUT, -ECONNRESET on EOF, or -errno. */
-static int read_full(int fd, void *buf, size_t n, int64_t deadline)
-{
-	uint8_t *p = buf;
 
-	while (n > 0) {
-		int r = wait_fd(fd, POLLIN, deadline);
-		ssize_t got;
-
-		if (r < 0)
-			return r;
-		got = read(fd, p, n);
-		if (got == 0)
-			return -ECONNRESET;
-		if (got < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return errno == EIO ? -ECONNRESET : -errno;
-		}
-		p += got;
-		n -= (size_t)got;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n, int64_t deadline)
-{
-	const uint8_t *p = buf;
-
-	while (n > 0) {
-		int r = wait_fd(fd, POLLOUT, deadline);
-		ssize_t put;
-
-		if (r < 0)
-			return r;
-		put = write(fd, p, n);
-		if (put < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		p += put;
-		n -= (size_t)put;
-	}
-	return 0;
-}
-
-/* Read what is available into the frame reader: >0 bytes, or -errno. */
-static int fill_reader(int fd, struct vsf_frame_reader *fr, int64_t deadline)
-{
-	size_t space;
-	uint8_t *tail = vsf_frame_reader_tail(fr, &space);
-	int r = wait_fd(fd, POLLIN, deadline);
-	ssize_t got;
-
-	if (r < 0)
-		return r;
-	got = read(fd, tail, space);
-	if (got == 0)
-		return -ECONNRESET;
-	if (got < 0) {
-		if (errno == EINTR || errno == EAGAIN)
-			return 0;
-		return errno == EIO ? -ECONNRESET : -errno;
-	}
-	vsf_frame_reader_commit(fr, (size_t)got);
-	return (int)got;
-}
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {
@@ -413,7 +326,7 @@ static int serial_answer(int fd, struct table *t,
 		vsf_serial_resp_encode(VSF_RESULT_SUCCESS, out + n);
 		n += VSF_SERIAL_RESP_SIZE;
 	}
-	return write_full(fd, out, n, deadline);
+	return peer_write_full(fd, out, n, deadline);
 }
 
 /* vsf_frame_next_serial_req(), keeping a copy of the frame's raw bytes. */
@@ -443,7 +356,7 @@ static int serve_stream(int fd, struct opts *o, int64_t end)
 
 	vsf_frame_reader_init(&fr);
 	for (;;) {
-		r = fill_reader(fd, &fr, end);
+		r = peer_fill_reader(fd, &fr, end);
 		if (r < 0)
 			return r;
 		while ((r = next_req_raw(&fr, &req, raw)) != 0) {
@@ -452,7 +365,7 @@ static int serve_stream(int fd, struct opts *o, int64_t end)
 				continue;
 			}
 			r = serial_answer(fd, &o->tab, &req, raw,
-					  now_ms() + o->step_ms);
+					  peer_now_ms() + o->step_ms);
 			if (r < 0)
 				return r;
 		}
@@ -475,7 +388,7 @@ static int serve_serial(struct opts *o)
 	}
 	printf("pty %s\n", path);
 	fflush(stdout);
-	r = serve_stream(m, o, now_ms() + o->lifetime_ms);
+	r = serve_stream(m, o, peer_now_ms() + o->lifetime_ms);
 	close(slave);
 	close(m);
 	if (r != -ETIMEDOUT)
@@ -512,39 +425,29 @@ static int tcp_listen(const char *addr, int port, int *bound)
 	return s;
 }
 
-static int accept_by(int ls, int64_t deadline)
-{
-	int r = wait_fd(ls, POLLIN, deadline);
-	int c;
-
-	if (r < 0)
-		return r;
-	c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-	return c < 0 ? -errno : c;
-}
 
 /* Answer the peer's challenge, then challenge the peer: 0 or -errno. */
 static int tcp_answer_then_challenge(int c, const struct opts *o,
 				     int64_t deadline)
 {
 	uint8_t ch[VSF_CHALLENGE_LEN], ans[VSF_CHALLENGE_LEN];
-	int r = read_full(c, ch, sizeof(ch), deadline);
+	int r = peer_read_full(c, ch, sizeof(ch), deadline);
 
 	if (r < 0)
 		return r;
 	r = vsf_challenge_answer(o->auth, o->key, o->keylen, ch, ans);
 	if (r < 0)
 		return r;
-	r = write_full(c, ans, sizeof(ans), deadline);
+	r = peer_write_full(c, ans, sizeof(ans), deadline);
 	if (r < 0)
 		return r;
 	r = vsf_challenge_new(ch);
 	if (r < 0)
 		return r;
-	r = write_full(c, ch, sizeof(ch), deadline);
+	r = peer_write_full(c, ch, sizeof(ch), deadline);
 	if (r < 0)
 		return r;
-	r = read_full(c, ans, sizeof(ans), deadline);
+	r = peer_read_full(c, ans, sizeof(ans), deadline);
 	if (r < 0)
 		return r;
 	return vsf_challenge_check(o->auth, o->key, o->keylen, ch, ans);
@@ -562,7 +465,7 @@ static int tcp_send_result(int c, struct table *t, int res, int64_t deadline)
 		n += list;
 		out[n++] = VSF_RESULT_SUCCESS;
 	}
-	return write_full(c, out, n, deadline);
+	return peer_write_full(c, out, n, deadline);
 }
 
 /* One connection from fence_virt -T; closes @c. */
@@ -570,10 +473,10 @@ static void tcp_serve_one(int c, struct opts *o)
 {
 	uint8_t buf[VSF_NET_REQ_SIZE], again[VSF_NET_REQ_SIZE];
 	struct vsf_net_req req;
-	int64_t deadline = now_ms() + o->step_ms;
+	int64_t deadline = peer_now_ms() + o->step_ms;
 	int r, res;
 
-	r = read_full(c, buf, sizeof(buf), deadline);
+	r = peer_read_full(c, buf, sizeof(buf), deadline);
 	if (r == 0)
 		r = vsf_net_req_decode(buf, sizeof(buf), &req);
 	if (r == 0)
@@ -606,7 +509,7 @@ out:
 
 static int serve_tcp(struct opts *o)
 {
-	int64_t end = now_ms() + o->lifetime_ms;
+	int64_t end = peer_now_ms() + o->lifetime_ms;
 	int port, c;
 	int ls = tcp_listen("127.0.0.1", o->port, &port);
 
@@ -617,7 +520,7 @@ static int serve_tcp(struct opts *o)
 	}
 	printf("port %d\n", port);
 	fflush(stdout);
-	while ((c = accept_by(ls, end)) != -ETIMEDOUT) {
+	while ((c = peer_accept_by(ls, end)) != -ETIMEDOUT) {
 		if (c >= 0)
 			tcp_serve_one(c, o);
 	}
@@ -628,7 +531,7 @@ static int serve_tcp(struct opts *o)
 /* fence_virt's VMChannel mode: serial framing over a tcp connection. */
 static int serve_vmchannel(struct opts *o)
 {
-	int64_t end = now_ms() + o->lifetime_ms, until;
+	int64_t end = peer_now_ms() + o->lifetime_ms, until;
 	int port, c;
 	int ls = tcp_listen("127.0.0.1", o->port, &port);
 
@@ -639,10 +542,10 @@ static int serve_vmchannel(struct opts *o)
 	}
 	printf("port %d\n", port);
 	fflush(stdout);
-	while ((c = accept_by(ls, end)) != -ETIMEDOUT) {
+	while ((c = peer_accept_by(ls, end)) != -ETIMEDOUT) {
 		if (c < 0)
 			continue;
-		until = now_ms() + o->step_ms;
+		until = peer_now_ms() + o->step_ms;
 		(void)serve_stream(c, o, until < end ? until : end);
 		close(c);
 	}
@@ -724,7 +627,7 @@ static int connect_tcp(const char *addr, int port, int64_t deadline)
 		close(s);
 		return -err;
 	}
-	r = wait_fd(s, POLLOUT, deadline);
+	r = peer_wait_fd(s, POLLOUT, deadline);
 	if (r == 0 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
 	    err)
 		r = -err;
@@ -741,18 +644,18 @@ static int tcp_challenge_then_answer(int s, const struct opts *o,
 	int r = vsf_challenge_new(ch);
 
 	if (r == 0)
-		r = write_full(s, ch, sizeof(ch), deadline);
+		r = peer_write_full(s, ch, sizeof(ch), deadline);
 	if (r == 0)
-		r = read_full(s, ans, sizeof(ans), deadline);
+		r = peer_read_full(s, ans, sizeof(ans), deadline);
 	if (r == 0 && vsf_challenge_check(o->auth, o->key, o->keylen, ch,
 					  ans) < 0)
 		return -EBADMSG;
 	if (r == 0)
-		r = read_full(s, ch, sizeof(ch), deadline);
+		r = peer_read_full(s, ch, sizeof(ch), deadline);
 	if (r == 0)
 		r = vsf_challenge_answer(o->auth, o->key, o->keylen, ch, ans);
 	if (r == 0)
-		r = write_full(s, ans, sizeof(ans), deadline);
+		r = peer_write_full(s, ans, sizeof(ans), deadline);
 	return r;
 }
 
@@ -764,7 +667,7 @@ static int tcp_read_hostlist(int s, int hex, int64_t deadline)
 	int r;
 
 	for (int i = 0; i <= 4096; i++) {
-		r = read_full(s, buf, sizeof(buf), deadline);
+		r = peer_read_full(s, buf, sizeof(buf), deadline);
 		if (r < 0)
 			return r;
 		r = vsf_host_record_decode(buf, sizeof(buf), &rec);
@@ -776,7 +679,7 @@ static int tcp_read_hostlist(int s, int hex, int64_t deadline)
 			break;
 		print_record(&rec);
 	}
-	r = read_full(s, &trailer, 1, deadline);
+	r = peer_read_full(s, &trailer, 1, deadline);
 	if (r < 0)
 		return r;
 	printf("trailer %u\n", trailer);
@@ -802,7 +705,7 @@ static int client_tcp(struct opts *o, char *cmd)
 {
 	struct vsf_net_req req = { .hashtype = (uint8_t)o->hash };
 	uint8_t buf[VSF_NET_REQ_SIZE], res;
-	int64_t deadline = now_ms() + o->step_ms;
+	int64_t deadline = peer_now_ms() + o->step_ms;
 	const char *domain;
 	int op, s, r;
 
@@ -823,11 +726,11 @@ static int client_tcp(struct opts *o, char *cmd)
 		       strerror(-s));
 		return EXIT_CLOSED;
 	}
-	r = write_full(s, buf, sizeof(buf), deadline);
+	r = peer_write_full(s, buf, sizeof(buf), deadline);
 	if (r == 0 && o->auth != VSF_HASH_NONE)
 		r = tcp_challenge_then_answer(s, o, deadline);
 	if (r == 0)
-		r = read_full(s, &res, 1, deadline);
+		r = peer_read_full(s, &res, 1, deadline);
 	if (r == 0) {
 		printf("result %s %s %u\n", cmd, domain, res);
 		if (res == VSF_RESULT_HOSTLIST)
@@ -845,27 +748,6 @@ static int client_tcp(struct opts *o, char *cmd)
 
 /* ---- client-channel ---- */
 
-static int unix_listen(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int s;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	(void)unlink(path);
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(s, 1) < 0) {
-		int e = -errno;
-
-		close(s);
-		return e;
-	}
-	return s;
-}
 
 /* Next serial response from the stream: 0 with *res set, or -errno. */
 static int channel_resp(int c, struct vsf_frame_reader *fr, uint8_t *res,
@@ -874,7 +756,7 @@ static int channel_resp(int c, struct vsf_frame_reader *fr, uint8_t *res,
 	int r;
 
 	while ((r = vsf_frame_next_serial_resp(fr, res)) == 0) {
-		r = fill_reader(c, fr, deadline);
+		r = peer_fill_reader(c, fr, deadline);
 		if (r < 0)
 			return r;
 	}
@@ -904,7 +786,7 @@ static int channel_hostlist(int c, struct vsf_frame_reader *fr, int hex,
 		}
 		if (r < 0)
 			return -EPROTO;
-		r = fill_reader(c, fr, deadline);
+		r = peer_fill_reader(c, fr, deadline);
 		if (r < 0)
 			return r;
 	}
@@ -920,7 +802,7 @@ static int channel_cmd(int c, struct vsf_frame_reader *fr, char *cmd,
 {
 	struct vsf_serial_req req = { .seqno = seqno };
 	uint8_t buf[VSF_SERIAL_REQ_SIZE], res;
-	int64_t deadline = now_ms() + step_ms;
+	int64_t deadline = peer_now_ms() + step_ms;
 	const char *domain;
 	int op, r;
 
@@ -930,7 +812,7 @@ static int channel_cmd(int c, struct vsf_frame_reader *fr, char *cmd,
 	vsf_domain_set(req.domain, domain);
 	r = vsf_serial_req_encode(&req, buf);
 	if (r == 0)
-		r = write_full(c, buf, sizeof(buf), deadline);
+		r = peer_write_full(c, buf, sizeof(buf), deadline);
 	if (r == 0)
 		r = channel_resp(c, fr, &res, deadline);
 	if (r == 0) {
@@ -949,7 +831,7 @@ static int client_channel(struct opts *o, char **cmds, int ncmds)
 	struct vsf_frame_reader fr;
 	uint32_t seqno;
 	int failed = 0, c;
-	int ls = unix_listen(o->sock);
+	int ls = peer_unix_listen(o->sock);
 
 	if (ls < 0) {
 		fprintf(stderr, "client-channel: listen on %s: %s\n", o->sock,
@@ -958,7 +840,7 @@ static int client_channel(struct opts *o, char **cmds, int ncmds)
 	}
 	printf("listening %s\n", o->sock);
 	fflush(stdout);
-	c = accept_by(ls, now_ms() + o->wait_ms);
+	c = peer_accept_by(ls, peer_now_ms() + o->wait_ms);
 	close(ls);
 	if (c < 0) {
 		printf("error: no connection on %s: %s\n", o->sock,
