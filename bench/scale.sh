@@ -92,7 +92,8 @@ run_case() {
 	base=BASE_RSS_$d
 	[ "$N" = 1 ] && eval "$base=$rss"
 	per=$(awk -v r="$rss" -v b="${!base:-0}" -v n="$N" \
-		'BEGIN { printf "%.2f", (r - b) / n }')
+		'BEGIN { if (r + 0 == 0) print "NaN"; else printf "%.2f", (r - b) / n }')
+	[ "${rss:-0}" = 0 ] && rss=NaN	# it died before it could be measured
 	echo -e "$d\t$N\t${conn:-0}\t$startup\t$rss\t$per\t$cpu\t${answered:-0}\t$p50\t$p99\t$alive" >>"$T/scale.tsv"
 	rm -rf "$dir"
 }
