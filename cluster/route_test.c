@@ -362,6 +362,39 @@ TEST(mid_migration_both_hosts_act)
 	CHECK_ERR(nodes[1].done_rc[0], 0);
 }
 
+/* The destination's "started" lands after the cut: we may have missed it. */
+TEST(migration_landing_during_a_request_means_retry)
+{
+	setup(3);
+	start(2, UA, "a");
+	pump();
+	submit(1, VSF_OP_OFF, "a");
+	CHECK(step());	/* the cut: only 2 runs it */
+	start(3, UA, "a");	/* incoming migration on 3 */
+	pump();
+	CHECK_ERR(nodes[1].ndone, 1);
+	CHECK_ERR(nodes[1].done_rc[0], -EAGAIN);
+	/* the retry sees both hosts and both act */
+	submit(1, VSF_OP_OFF, "a");
+	pump();
+	CHECK_ERR(nodes[2].nexec, 2);
+	CHECK_ERR(nodes[3].nexec, 1);
+}
+
+TEST(owner_restarting_its_domain_is_not_a_race)
+{
+	setup(3);
+	start(2, UA, "a");
+	pump();
+	submit(1, VSF_OP_REBOOT, "a");
+	pump();
+	stop(2, UA, "a");	/* the reboot's own lifecycle events */
+	start(2, UA, "a");
+	vsf_cpg_route_exec_done(nodes[2].r, nodes[2].exec_handle[0], 0);
+	pump();
+	CHECK_ERR(nodes[1].done_rc[0], 0);
+}
+
 TEST(every_wait_has_a_deadline)
 {
 	setup(3);

@@ -19,9 +19,12 @@
 struct pending {
 	bool used;
 	bool delivered;			/* our REQUEST came back: cut known */
-	bool disturbed;			/* a member left unanswered / joined */
+	bool disturbed;			/* left/joined/domain appeared */
 	uint64_t id;
 	int op;
+	char target[VSF_CPG_NAME_MAX + 1];
+	size_t nclaim;			/* hosts running it at the cut */
+	uint32_t claim[VSF_CPG_NODES_MAX];
 	uint64_t deadline;
 	size_t nawait;
 	uint32_t await[VSF_CPG_NODES_MAX];
@@ -68,6 +71,9 @@ struct vsf_cpg_route *vsf_cpg_route_new(const struct vsf_cpg_route_cfg *cfg)
 	}
 	return r;
 }
+
+static void domain_appeared(struct vsf_cpg_route *r, uint32_t owner,
+			    const struct vsf_cpg_entry *e);
 
 static void finish(struct vsf_cpg_route *r, struct pending *p, int rc)
 {
@@ -178,6 +184,10 @@ int vsf_cpg_route_local(struct vsf_cpg_route *r,
 	if (!r->connected)
 		return 0;	/* the SYNC after rejoin carries it */
 	m.u.state.owner = r->cfg.self;
+	strcpy(m.u.state.name, name);
+	memcpy(m.u.state.uuid, uuid, VSF_CPG_UUID_LEN);
+	if (state == VSF_CPG_DOM_RUNNING)
+		domain_appeared(r, r->cfg.self, &m.u.state);
 	m.u.state.state = (uint8_t)state;
 	memcpy(m.u.state.uuid, uuid, VSF_CPG_UUID_LEN);
 	strcpy(m.u.state.name, name);
@@ -229,6 +239,7 @@ int64_t vsf_cpg_route_submit(struct vsf_cpg_route *r, int op,
 	p->used = true;
 	p->id = r->next_id++;
 	p->op = op;
+	strcpy(p->target, target);
 	p->deadline = now + timeout_ms;
 	return (int64_t)p->id;
 }
@@ -288,6 +299,46 @@ static struct exec *exec_alloc(struct vsf_cpg_route *r)
 	return NULL;
 }
 
+/* Which hosts run the target at the cut (the REQUEST's delivery). */
+static void record_claims(struct vsf_cpg_route *r, struct pending *p)
+{
+	size_t n = vsf_cpg_map_count(r->map);
+
+	p->nclaim = 0;
+	for (size_t i = 0; i < n && p->nclaim < VSF_CPG_NODES_MAX; i++) {
+		const struct vsf_cpg_entry *e = vsf_cpg_map_at(r->map, i);
+
+		if (e->state == VSF_CPG_DOM_RUNNING &&
+		    vsf_cpg_entry_matches(e, p->target))
+			p->claim[p->nclaim++] = e->owner;
+	}
+}
+
+/*
+ * @owner now runs @e's domain.  A request for it that was cut when @owner
+ * did not run it may have missed it (a migration landing, a start): such
+ * a request answers -EAGAIN rather than "done" or "off".  A host that ran
+ * it at the cut and starts it again (REBOOT) disturbs nothing.
+ */
+static void domain_appeared(struct vsf_cpg_route *r, uint32_t owner,
+			    const struct vsf_cpg_entry *e)
+{
+	for (size_t i = 0; i < VSF_CPG_PENDING_MAX; i++) {
+		struct pending *p = &r->pend[i];
+		bool claimed = false;
+
+		if (!p->used || !p->delivered ||
+		    !vsf_cpg_entry_matches(e, p->target))
+			continue;
+		for (size_t k = 0; k < p->nclaim; k++)
+			claimed |= p->claim[k] == owner;
+		if (!claimed) {
+			p->disturbed = true;
+			settle(r, p);
+		}
+	}
+}
+
 static void on_request(struct vsf_cpg_route *r, uint32_t sender,
 		       const struct vsf_cpg_request *q, uint64_t now)
 {
@@ -299,6 +350,7 @@ static void on_request(struct vsf_cpg_route *r, uint32_t sender,
 		p->delivered = true;
 		p->nawait = r->nmembers;
 		memcpy(p->await, r->members, sizeof(p->await));
+		record_claims(r, p);
 	}
 	if (v != VSF_CPG_V_DONE) {
 		send_reply(r, q->id, sender, v, 0);
@@ -366,6 +418,8 @@ static void on_state(struct vsf_cpg_route *r, uint32_t sender,
 	if (sender == r->cfg.self || e->owner != sender)
 		return;	/* a host speaks only for itself */
 	(void)vsf_cpg_map_set(r->map, sender, e->uuid, e->name, e->state);
+	if (e->state == VSF_CPG_DOM_RUNNING)
+		domain_appeared(r, sender, e);
 }
 
 static bool is_member(const struct vsf_cpg_route *r, uint32_t nodeid)

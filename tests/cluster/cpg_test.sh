@@ -43,6 +43,7 @@ U4=44444444-0000-4000-8000-000000000004
 U5=55555555-0000-4000-8000-000000000005
 U6=66666666-0000-4000-8000-000000000006
 U7=77777777-0000-4000-8000-000000000007
+U8=88888888-0000-4000-8000-000000000008
 
 log() { echo "$RIG_DIR/node$1.log"; }
 
@@ -146,6 +147,19 @@ check "status of a running domain on another host" \
 check "known domain off everywhere: off = ok, status = off" \
 	eval '[ "$(fence 1 r4 off vmB)" = ok ] && [ "$(fence 1 r5 status vmB)" = off ]'
 check "domain nobody knows: ENOENT" eval '[ "$(fence 2 r6 off nosuch)" = ENOENT ]'
+
+# --- a request racing a migration -----------------------------------------
+say 1 "start $U8 vmR"
+map_has 2 "1 vmR running" 5
+say 1 "execdelay 1500"
+say 2 "fence m1 off vmR"
+wait_line 1 "^exec off vmR" 5
+say 3 "start $U8 vmR"	# the migration lands on 3 while 1 is still acting
+check "migration landing during a request: EAGAIN, not success" \
+	eval '[ "$(result 2 m1)" = EAGAIN ]'
+say 1 "execdelay 0"
+check "the retry reaches the new host" \
+	eval '[ "$(fence 2 m2 off vmR)" = ok ] && grep -q "^exec off vmR" "$(log 3)"'
 
 # --- not running only after every member answered -------------------------
 kill -STOP "${NODE_PID[2]}"
