@@ -91,6 +91,7 @@ struct vsp_dev {
 
 	spinlock_t ports_lock;		/* ports; taken in vq callbacks */
 	struct list_head ports;
+	spinlock_t orphan_lock;		/* out_vqs no port owns: see out_done */
 
 	spinlock_t c_ovq_lock;		/* c_ovq, c_backlog, stopped */
 	struct list_head c_backlog;	/* messages not yet on the ring */
@@ -474,13 +475,33 @@ static void vsp_in_done(struct virtqueue *vq)
 	kref_put(&port->kref, vsp_port_release);
 }
 
+/*
+ * A transmit queue with no port: its port was unplugged while the device
+ * still held buffers on it.  They cannot be detached from a live queue (the
+ * device may be using them), so they are freed here as it hands them back.
+ */
+static void vsp_reclaim_orphan(struct virtqueue *vq)
+{
+	struct vsp_dev *portdev = vq->vdev->priv;
+	struct vsp_buf *buf;
+	unsigned long flags;
+	unsigned int len;
+
+	spin_lock_irqsave(&portdev->orphan_lock, flags);
+	while ((buf = virtqueue_get_buf(vq, &len)))
+		vsp_buf_free(buf);
+	spin_unlock_irqrestore(&portdev->orphan_lock, flags);
+}
+
 static void vsp_out_done(struct virtqueue *vq)
 {
 	struct vsp_port *port = vsp_get_port_by_vq(vq);
 	unsigned long flags;
 
-	if (!port)
+	if (!port) {
+		vsp_reclaim_orphan(vq);
 		return;
+	}
 	spin_lock_irqsave(&port->outvq_lock, flags);
 	vsp_reclaim_tx_locked(port);
 	spin_unlock_irqrestore(&port->outvq_lock, flags);
@@ -1015,6 +1036,8 @@ static int vsp_add_port(struct vsp_dev *portdev, u32 id)
 	spin_lock_irq(&portdev->ports_lock);
 	list_add_tail(&port->node, &portdev->ports);
 	spin_unlock_irq(&portdev->ports_lock);
+	/* From here out_vq is the port's: no orphan reclaim still runs on it. */
+	virtio_synchronize_cbs(vdev);
 
 	/* Data may have arrived before the port was on the list. */
 	vsp_port_rx(port);
@@ -1040,6 +1063,17 @@ static void vsp_unplug_port(struct vsp_port *port)
 	struct vsp_buf *inbuf;
 	bool was_open;
 
+	/*
+	 * Writers stop first.  Buffers still on out_vq stay there: the device
+	 * may be working on them (QEMU drains a port-less queue on its own),
+	 * so they are freed as they come back (vsp_reclaim_orphan), by the
+	 * next port with this id, or when the device is reset.
+	 */
+	spin_lock_irq(&port->outvq_lock);
+	port->unplugged = true;
+	port->out_vq = NULL;
+	spin_unlock_irq(&port->outvq_lock);
+
 	spin_lock_irq(&port->portdev->ports_lock);
 	list_del(&port->node);
 	spin_unlock_irq(&port->portdev->ports_lock);
@@ -1064,13 +1098,6 @@ static void vsp_unplug_port(struct vsp_port *port)
 	spin_unlock_irq(&port->inbuf_lock);
 	mutex_unlock(&port->read_mutex);
 	vsp_buf_free(inbuf);
-
-	spin_lock_irq(&port->outvq_lock);
-	port->unplugged = true;
-	if (port->out_vq)
-		vsp_drain_vq(port->out_vq);
-	port->out_vq = NULL;
-	spin_unlock_irq(&port->outvq_lock);
 
 	wake_up_interruptible(&port->waitq);
 	if (was_open)
@@ -1377,6 +1404,7 @@ static int vsp_probe(struct virtio_device *vdev)
 	spin_lock_init(&portdev->ports_lock);
 	spin_lock_init(&portdev->c_ovq_lock);
 	spin_lock_init(&portdev->c_ivq_lock);
+	spin_lock_init(&portdev->orphan_lock);
 	INIT_LIST_HEAD(&portdev->ports);
 	INIT_LIST_HEAD(&portdev->c_backlog);
 	INIT_LIST_HEAD(&portdev->ctrl_inbox);
@@ -1447,6 +1475,23 @@ static void vsp_unplug_all(struct vsp_dev *portdev)
 	}
 }
 
+/*
+ * Frees what is left on every data queue, including transmit buffers left
+ * by unplugged ports.  Only once the device is reset and no port uses a
+ * queue any more.
+ */
+static void vsp_drain_data_vqs(struct vsp_dev *portdev)
+{
+	u32 i;
+
+	for (i = 0; i < portdev->max_nr_ports; i++) {
+		if (portdev->in_vqs[i])
+			vsp_drain_vq(portdev->in_vqs[i]);
+		if (portdev->out_vqs[i])
+			vsp_drain_vq(portdev->out_vqs[i]);
+	}
+}
+
 static void vsp_remove(struct virtio_device *vdev)
 {
 	struct vsp_dev *portdev = vdev->priv;
@@ -1457,6 +1502,7 @@ static void vsp_remove(struct virtio_device *vdev)
 
 	vsp_stop(portdev);
 	vsp_unplug_all(portdev);
+	vsp_drain_data_vqs(portdev);
 	vdev->config->del_vqs(vdev);
 	unregister_chrdev_region(portdev->devt, portdev->max_nr_ports);
 	kfree(portdev->in_vqs);
@@ -1498,6 +1544,7 @@ static int vsp_freeze(struct virtio_device *vdev)
 	/* The port list only changes in ctrl_work, which is cancelled. */
 	list_for_each_entry(port, &portdev->ports, node)
 		vsp_port_detach_vqs(port);
+	vsp_drain_data_vqs(portdev);
 	vdev->config->del_vqs(vdev);
 	return 0;
 }

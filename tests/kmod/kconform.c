@@ -1513,6 +1513,94 @@ out:
 		close(hvc0);
 }
 
+struct hammer {
+	pthread_t tid;
+	int fd;
+	volatile int stop;
+	long writes, errors;
+};
+
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+	char buf[512];
+
+	memset(buf, 'h', sizeof(buf));
+	while (!h->stop) {
+		ssize_t n = write(h->fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			h->writes++;
+		} else {
+			h->errors++;
+			if (errno == ENODEV)
+				break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Unplug racing I/O: ten rounds of plug, open, a reader blocked in read(), a
+ * writer hammering write() while the host echoes, then unplug under both.
+ * Every round both threads must come back (ENODEV or EOF) and the port must
+ * reappear; the kernel must survive.
+ */
+static void t_unplug_storm(struct ctx *c)
+{
+	int round, bad = 0;
+	char why[320] = "";
+
+	for (round = 0; round < 10 && !bad; round++) {
+		struct hammer h = { .fd = -1 };
+		struct bg_io rd;
+		int fd;
+
+		if (cmd(c, "plugcon_echo storm 6") ||
+		    wait_port(PORT_PREFIX "storm", 1, 10000)) {
+			snprintf(why, sizeof(why), "round %d plug: %s", round,
+				 c->reply);
+			bad = 1;
+			break;
+		}
+		fd = open_port("storm", O_NONBLOCK);
+		if (fd < 0 || (poll_until(fd, POLLOUT | POLLHUP, POLLOUT, 5000) &
+			       (POLLOUT | POLLHUP)) != POLLOUT) {
+			snprintf(why, sizeof(why), "round %d open %d", round, fd);
+			bad = 1;
+		} else {
+			fcntl(fd, F_SETFL, 0);
+			h.fd = fd;
+			bg_start(&rd, fd, 0, BLOCK);
+			pthread_create(&h.tid, NULL, hammer_main, &h);
+			sleep_ms(50 + 20 * round);
+			if (cmd(c, "unplug storm")) {
+				snprintf(why, sizeof(why), "round %d unplug: %s",
+					 round, c->reply);
+				bad = 1;
+			}
+			if (!bg_done(&rd, 5000)) {
+				snprintf(why, sizeof(why),
+					 "round %d: reader still blocked", round);
+				bad = 1;
+				h.stop = 1;
+			}
+			h.stop = 1;
+			pthread_join(h.tid, NULL);
+			if (!bad)
+				bg_finish(&rd);
+			if (wait_port(PORT_PREFIX "storm", 0, 5000)) {
+				snprintf(why, sizeof(why),
+					 "round %d: node still there", round);
+				bad = 1;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	EXPECT(c, "unplug_storm", !bad, "%s", why);
+}
+
 /*
  * A name longer than a control buffer: QEMU copies what fits into the
  * driver's 4 KiB buffer but reports the whole message length as used.  The
@@ -1893,6 +1981,7 @@ int main(int argc, char **argv)
 	t_suspend(&c);
 	t_hotplug(&c);
 	t_console_hotplug(&c);
+	t_unplug_storm(&c);
 	t_long_name(&c);
 	t_many_ports(&c);
 	t_other_driver(&c);

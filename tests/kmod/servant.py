@@ -23,6 +23,8 @@ per command on the ctl port and waits for one reply line ("ok ..." or
     plugname P NR LEN         plug P (nr NR) named org.vsf.P. + LEN times "x"
     plugcon P NR              plug a virtconsole org.vsf.P (nr NR), connect
                               it and collect what it sends
+    plugcon_echo P NR         plug a virtserialport org.vsf.P (nr NR),
+                              connect it and echo what it sends
     expect P S                wait until port P has sent S
     plugmany A B              plug ports mA..mB (nr A..B)
     echoall A B               connect mA..mB, each echoing what it gets
@@ -311,6 +313,13 @@ class Servant:
                 p = self.ports[args[0]]
                 p.conn()
                 p.background(p.do_collect)
+            return r
+        if op == "plugcon_echo":
+            r = self.plug(args[0], args[1])
+            if r == "ok":
+                p = self.ports[args[0]]
+                p.conn()
+                p.background(p.do_echo)
             return r
         if op == "plugmany":
             for nr in range(int(args[0]), int(args[1]) + 1):

@@ -34,6 +34,13 @@ if [ "$drv" = vserial ]; then
 		fail vserial.clamp_seen "no clamp message in dmesg"
 	fi
 fi
+# The kernel log must show no ring corruption or crash on either driver.
+bad=$(dmesg | grep -E 'is not a head|BUG:|Oops|WARNING:|general protection|use-after-free|refcount_t' | head -3)
+if [ -z "$bad" ]; then
+	ok "$drv.kernel_log_clean"
+else
+	fail "$drv.kernel_log_clean" "$bad"
+fi
 dmesg | grep -iE 'vserial|virtio_console|BUG|WARNING|Oops' | head -20 | while read -r l; do
 	info "$drv.dmesg" "$l"
 done
