@@ -46,5 +46,5 @@ tests_cluster_backend_node_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster \
 	-I$(top_srcdir)/fenced-host
 tests_cluster_backend_node_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 tests_cluster_backend_node_LDADD = $(FENCED_LIBS) $(VSFCPG_LIBS)
-TESTS += tests/cluster/backend_test.sh
-EXTRA_DIST += tests/cluster/backend_test.sh
+TESTS += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh
+EXTRA_DIST += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh

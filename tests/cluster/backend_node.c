@@ -4,7 +4,10 @@
  * pipeline drives it: power() from worker threads that block until the
  * answer or the deadline.
  *
- *	backend_node GRACE_MS < commands > log
+ *	backend_node GRACE_MS [LIBVIRT_URI] < commands > log
+ *
+ * With LIBVIRT_URI the local backend is the real "libvirt" one and the map
+ * follows libvirt's lifecycle events; "add" and "show" are then unused.
  *
  *	add NAME UUID        a running fake domain here (and its event)
  *	fence TAG OP TARGET MS   power() on a new thread; prints
@@ -18,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libvirt/libvirt.h>
 
 #include "backend_cpg.h"
 #include "fake_backend.h"
@@ -101,13 +106,23 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	fake_backend_init(fb);
-	b = vsf_cpg_backend_new(&fb->base);
+	if (argc > 2) {
+		/* as the daemon's main does before any libvirt thread */
+		if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
+			return 1;
+		free(fb);
+		fb = NULL;
+		b = vsf_cpg_backend_new(vsf_backend_new("libvirt"));
+	} else {
+		b = vsf_cpg_backend_new(&fb->base);
+	}
 	{
-		/* grace_ms comes from the config tree in the daemon */
-		char conf[128];
+		/* grace_ms and uri come from the config tree in the daemon */
+		char conf[1024];
 		struct vsf_conf_node *cfg = NULL;
 
-		snprintf(conf, sizeof(conf), "grace_ms = \"%s\";\n", argv[1]);
+		snprintf(conf, sizeof(conf), "grace_ms = \"%s\";\n"
+			 "uri = \"%s\";\n", argv[1], argc > 2 ? argv[2] : "x");
 		if (!b || vsf_conf_parse(conf, strlen(conf), "argv", &cfg, err,
 					 sizeof(err)) < 0) {
 			printf("error %s\n", err);
@@ -135,6 +150,8 @@ int main(int argc, char **argv)
 			break;
 		if (!strcmp(w[0], "fence")) {
 			fence(b, w);
+		} else if (!fb) {
+			printf("error fake-only command\n");
 		} else if (!strcmp(w[0], "add") && w[1] && w[2]) {
 			pthread_mutex_lock(&fb->lock);
 			fake_backend_add(fb, w[1], w[2], 1);

@@ -1,0 +1,156 @@
+#!/bin/bash
+# tests/cluster/libvirt_test.sh - the "cpg" backend with REAL libvirt: three
+# corosync hosts (cpg_rig.sh), each with its own private libvirtd
+# (tests/vm/libvirt_ns.sh) and a backend_node using the libvirt backend and
+# libvirt's lifecycle events.  A TCG domain (no disk, sits in SeaBIOS) is
+# fenced from another host, "moved" (started with the same UUID on a third
+# host) and fenced there.
+# Prints "N passed, N failed"; exit 0/1, 77 without root/corosync/libvirtd.
+set -u
+src=$(cd "$(dirname "$0")" && pwd)
+bin=${BACKEND_NODE:-$PWD/tests/cluster/backend_node}
+lvns=$src/../vm/libvirt_ns.sh
+
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+for p in corosync ip libvirtd virtlogd virsh qemu-system-x86_64 unshare; do
+	if [ "$(id -u)" -ne 0 ] || ! command -v $p >/dev/null; then
+		echo "SKIP: needs root and $p (tools/install-deps)"
+		echo "0 passed, 0 failed"
+		exit 77
+	fi
+done
+[ -x "$bin" ] || { echo "FAIL: $bin not built"; echo "0 passed, 1 failed"; exit 1; }
+
+. "$src/cpg_rig.sh"
+
+declare -a NODE_PID=() NODE_FD=() LV_PID=()
+uri() { echo "qemu+unix:///system?socket=$RIG_DIR/lv$1/run/libvirt-sock"; }
+vsh() { local i=$1; shift; virsh -q -c "$(uri "$i")" "$@"; }
+
+lv_stop() {
+	local i=$1 d=$RIG_DIR/lv$1 p
+	[ -n "${LV_PID[$i]:-}" ] || return 0
+	for n in $(vsh "$i" list --name 2>/dev/null); do vsh "$i" destroy "$n" >/dev/null 2>&1; done
+	for p in "$d"/run/qemu/*.pid; do
+		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+	done
+	for p in libvirtd virtlogd; do
+		[ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null
+	done
+	wait "${LV_PID[$i]}" 2>/dev/null
+	LV_PID[$i]=
+}
+
+cleanup() {
+	for i in 1 2 3; do
+		[ -n "${NODE_PID[$i]:-}" ] && kill "${NODE_PID[$i]}" 2>/dev/null
+	done
+	for i in 1 2 3; do lv_stop "$i"; done
+	rig_down
+}
+trap cleanup EXIT
+trap "exit 1" TERM INT HUP
+
+log() { echo "$RIG_DIR/lnode$1.log"; }
+
+node_start() {
+	local i=$1 fifo=$RIG_DIR/lnode$1.in fd
+	mkfifo "$fifo"
+	exec {fd}<>"$fifo"
+	NODE_FD[$i]=$fd
+	ip netns exec "$(rig_ns "$i")" "$bin" 3000 "$(uri "$i")" <"$fifo" >>"$(log "$i")" 2>&1 &
+	NODE_PID[$i]=$!
+}
+say() { echo "$2" >&"${NODE_FD[$1]}"; }
+
+wait_line() {
+	local f end=$((SECONDS + $3))
+	f=$(log "$1")
+	until grep -qE "$2" "$f" 2>/dev/null; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+# fence I OP TARGET: the result word (ok, off, EAGAIN...).  Runs in $(),
+# so the tag cannot come from a shell counter.
+fence() {
+	local t=t$BASHPID$RANDOM
+	say "$1" "fence $t $2 $3 5000"
+	wait_line "$1" "^result $t " 10 || { echo none; return; }
+	grep -E "^result $t " "$(log "$1")" | tail -1 | cut -d' ' -f3
+}
+# until_result SECS I OP TARGET WANT: retry until the answer is WANT
+until_result() {
+	local end=$((SECONDS + $1)) r
+	while [ $SECONDS -lt $end ]; do
+		r=$(fence "$2" "$3" "$4")
+		[ "$r" = "$5" ] && return 0
+		sleep 0.2
+	done
+	echo "last answer: $r"
+	return 1
+}
+
+domain_xml() {
+	cat <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <on_poweroff>destroy</on_poweroff>
+  <devices><emulator>$(command -v qemu-system-x86_64)</emulator></devices>
+</domain>
+XML
+}
+
+t0=$SECONDS
+rig_up || { bad "rig up"; finish; }
+for i in 1 2 3; do
+	mkdir -p "$RIG_DIR/lv$i"
+	unshare -m -n --propagation private bash "$lvns" "$RIG_DIR/lv$i" \
+		>"$RIG_DIR/lv$i.log" 2>&1 &
+	LV_PID[$i]=$!
+done
+for i in 1 2 3; do
+	end=$((SECONDS + 30))
+	until vsh "$i" version >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && break
+		sleep 0.2
+	done
+	check "host $i: private libvirtd answers" eval "vsh $i version >/dev/null"
+done
+[ "$failed" -eq 0 ] || finish
+for i in 1 2 3; do node_start "$i"; done
+for i in 1 2 3; do
+	check "host $i: cpg backend up (unknown domain: ENOENT)" \
+		until_result 20 "$i" off nosuch ENOENT
+done
+[ "$failed" -eq 0 ] || finish
+echo "ready after $((SECONDS - t0)) s"
+
+UA=aaaaaaaa-0000-4000-8000-00000000c0a1
+domain_xml lvA "$UA" >"$RIG_DIR/lvA.xml"
+check "domain started on host 1" vsh 1 create "$RIG_DIR/lvA.xml"
+check "host 2 learns it runs (libvirt event -> map): status ok" \
+	until_result 5 2 status lvA ok
+check "fence from host 2: host 1's libvirt destroys it" \
+	eval '[ "$(fence 2 off lvA)" = ok ] && ! vsh 1 domstate lvA >/dev/null 2>&1'
+check "and its stop reaches the map: status off" until_result 5 3 status lvA off
+
+# "move" it: same UUID, started on host 3
+check "domain started on host 3 (moved)" vsh 3 create "$RIG_DIR/lvA.xml"
+check "host 1 sees it running at its new host" until_result 5 1 status $UA ok
+check "fence from host 1 (by UUID) destroys it on host 3" \
+	eval '[ "$(fence 1 off $UA)" = ok ] && ! vsh 3 domstate lvA >/dev/null 2>&1'
+check "off everywhere afterwards" until_result 5 2 status lvA off
+
+echo "elapsed $((SECONDS - t0)) s"
+finish
