@@ -178,20 +178,7 @@ static void sock_retry(struct chan_sock *s, const char *why)
 
 static int out_append(struct chan_sock *s, const void *p, size_t n)
 {
-	if (s->out_len + n > s->out_cap) {
-		size_t cap = s->out_cap ? s->out_cap : 256;
-		uint8_t *o;
-
-		while (cap < s->out_len + n)
-			cap *= 2;
-		if (!(o = realloc(s->out, cap)))
-			return -ENOMEM;
-		s->out = o;
-		s->out_cap = cap;
-	}
-	memcpy(s->out + s->out_len, p, n);
-	s->out_len += n;
-	return 0;
+	return vsf_buf_append(&s->out, &s->out_len, &s->out_cap, p, n);
 }
 
 static void sock_update_events(struct chan_sock *s)

@@ -181,20 +181,7 @@ static void arm_step(struct tcp_conn *c)
 
 static int out_append(struct tcp_conn *c, const void *p, size_t n)
 {
-	if (c->out_len + n > c->out_cap) {
-		size_t cap = c->out_cap ? c->out_cap * 2 : 256;
-		uint8_t *o;
-
-		while (cap < c->out_len + n)
-			cap *= 2;
-		if (!(o = realloc(c->out, cap)))
-			return -ENOMEM;
-		c->out = o;
-		c->out_cap = cap;
-	}
-	memcpy(c->out + c->out_len, p, n);
-	c->out_len += n;
-	return 0;
+	return vsf_buf_append(&c->out, &c->out_len, &c->out_cap, p, n);
 }
 
 static void set_events(struct tcp_conn *c)
