@@ -259,6 +259,18 @@ static int call_port(struct run *run, struct agent_call *call)
 	return r;
 }
 
+/*
+ * Nobody to talk to: exit 6 (no answer), never the handshake's "wrong
+ * key".  vsock says ECONNRESET when nobody listens on the port and ENODEV
+ * for an unknown CID.
+ */
+static int connect_failure(int r)
+{
+	if (r == -ECONNRESET || r == -ENODEV || r == -EADDRNOTAVAIL)
+		return -ECONNREFUSED;
+	return r;
+}
+
 static int call_network(struct run *run, struct agent_call *call)
 {
 	struct agent_opts *o = run->o;
@@ -274,10 +286,13 @@ static int call_network(struct run *run, struct agent_call *call)
 
 	fd = agent_net_connect(&cfg);
 	if (fd < 0) {
-		fprintf(stderr, PROG ": connect to %s port %u: %s\n",
-			cfg.vsock ? "vsock" : cfg.host, cfg.port,
-			strerror(-fd));
-		return fd;
+		if (cfg.vsock)
+			fprintf(stderr, PROG ": connect to vsock cid %u port "
+				"%u: %s\n", cfg.cid, cfg.port, strerror(-fd));
+		else
+			fprintf(stderr, PROG ": connect to %s port %u: %s\n",
+				cfg.host, cfg.port, strerror(-fd));
+		return connect_failure(fd);
 	}
 	if (o->mode == AGENT_MODE_VMCHANNEL) {
 		agent_stream_init(&s, fd, run->deadline);

@@ -67,4 +67,17 @@ check "... and says it tried without authentication" 'grep -q "without authentic
 run_agent "$T/np" -T 127.0.0.1 -p 1 -k "$T/key" -t 2 -o status -n guest2
 check "nobody listening: exit 6 (no answer)" '[ $rc -eq 6 ]'
 
+# vsock (not scoped by the network namespace): nobody listens on port 1 of
+# the host (ECONNRESET), CID 4000000 does not exist (ENODEV).  Neither is
+# a key problem.
+if python3 -c 'import socket; socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)' 2>/dev/null; then
+	run_agent "$T/vs" -S 2 -p 1 -k "$T/key" -t 2 -o status -n guest2
+	check "vsock, nobody listening: exit 6, not 5 (exit $rc)" '[ $rc -eq 6 ]'
+	check "... names the cid and port" 'grep -q "vsock cid 2 port 1:" "$T/vs.err"'
+	run_agent "$T/vc" -S 4000000 -p 1 -k "$T/key" -t 2 -o status -n guest2
+	check "vsock, no such cid: exit 6, not 125 (exit $rc)" '[ $rc -eq 6 ]'
+else
+	echo "vsock: no AF_VSOCK in this kernel, vsock checks not run"
+fi
+
 finish
