@@ -131,11 +131,13 @@ graft() {
 		echo "subdir('vsdev/qemu')" >> "$t/hw/char/meson.build"
 	grep -q '^source vsdev/qemu/Kconfig' "$t/hw/char/Kconfig" ||
 		echo 'source vsdev/qemu/Kconfig' >> "$t/hw/char/Kconfig"
-	# Just what the rig needs: i440fx PC, virtio-pci and our device.
+	# Just what the rig needs: i440fx PC, virtio-pci and our device, plus
+	# the UHCI controller libvirt adds to every pc domain by default.
 	# QEMU's own CONFIG_VIRTIO_SERIAL stays off (not selected).
 	cat > "$t/configs/devices/x86_64-softmmu/vsdev.mak" <<-EOF
 	CONFIG_I440FX=y
 	CONFIG_VIRTIO_PCI=y
+	CONFIG_USB_UHCI=y
 	CONFIG_VIRTIO_SERIAL=n
 	CONFIG_VSDEV_SERIAL=y
 	EOF

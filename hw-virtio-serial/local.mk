@@ -27,6 +27,8 @@ TESTS += tests/vsdev/kmod_conform_test.sh
 TESTS += tests/vsdev/agent_e2e_test.sh
 # Our migration stream vs stock QEMU's "virtio-console" v3 (no boot).
 TESTS += tests/vsdev/mig_compat_test.sh
+# Real libvirtd, unchanged <channel> XML, guest A fences guest B (2 guests).
+TESTS += tests/vsdev/libvirt_e2e_test.sh
 check_PROGRAMS += tests/vsdev/migprobe
 tests_vsdev_migprobe_SOURCES = tests/vsdev/migprobe.c
 
@@ -34,6 +36,7 @@ EXTRA_DIST += hw-virtio-serial/build-qemu.sh hw-virtio-serial/qemu \
 	hw-virtio-serial/README.md tests/vsdev/qemu_vm_test.sh \
 	tests/vsdev/migrate_vm_test.sh tests/vsdev/kmod_conform_test.sh \
 	tests/vsdev/agent_e2e_test.sh tests/vsdev/mig_compat_test.sh \
+	tests/vsdev/libvirt_e2e_test.sh \
 	tests/vsdev/our-qemu.sh tests/vsdev/on-our-qemu.sh \
 	tests/vsdev/migpeer.py tests/vsdev/guest
 
