@@ -115,8 +115,10 @@ t0=$SECONDS
 rig_up || { bad "rig up"; finish; }
 for i in 1 2 3; do
 	mkdir -p "$RIG_DIR/lv$i"
-	unshare -m -n --propagation private bash "$lvns" "$RIG_DIR/lv$i" \
-		>"$RIG_DIR/lv$i.log" 2>&1 &
+	# in host i's network namespace (migration traffic uses its address),
+	# with a mount namespace of its own for libvirt's directories
+	ip netns exec "$(rig_ns "$i")" unshare -m --propagation private \
+		bash "$lvns" "$RIG_DIR/lv$i" >"$RIG_DIR/lv$i.log" 2>&1 &
 	LV_PID[$i]=$!
 done
 for i in 1 2 3; do
@@ -151,6 +153,39 @@ check "host 1 sees it running at its new host" until_result 5 1 status $UA ok
 check "fence from host 1 (by UUID) destroys it on host 3" \
 	eval '[ "$(fence 1 off $UA)" = ok ] && ! vsh 3 domstate lvA >/dev/null 2>&1'
 check "off everywhere afterwards" until_result 5 2 status lvA off
+
+# a real live migration 1 -> 3 (TCG, no disk; QEMU's stream on the rig net)
+UM=bbbbbbbb-0000-4000-8000-00000000c0b2
+domain_xml lvM "$UM" >"$RIG_DIR/lvM.xml"
+vsh 1 create "$RIG_DIR/lvM.xml" >/dev/null
+check "migrating domain runs on host 1 (status from 2)" until_result 5 2 status lvM ok
+t=$SECONDS
+check "virsh migrate --live host 1 -> host 3" \
+	eval 'vsh 1 migrate --live lvM "$(uri 3)" --migrateuri tcp://$RIG_NET.3 >"$RIG_DIR/migrate.out" 2>&1'
+echo "migration took $((SECONDS - t)) s: $(tr '\n' ' ' <"$RIG_DIR/migrate.out")"
+check "libvirt: it runs on host 3 and is gone from host 1" \
+	eval 'vsh 3 domstate lvM | grep -q running && ! vsh 1 domstate lvM >/dev/null 2>&1'
+check "fence from host 2 reaches the new owner (its map followed the events)" \
+	eval 'until_result 5 2 off lvM ok && ! vsh 3 domstate lvM >/dev/null 2>&1'
+
+# a fence request racing a live migration 1 -> 3: whatever the interleaving,
+# "ok" must mean the domain runs nowhere; EAGAIN is allowed, then a retry.
+UR=cccccccc-0000-4000-8000-00000000c0c3
+domain_xml lvR "$UR" >"$RIG_DIR/lvR.xml"
+vsh 1 create "$RIG_DIR/lvR.xml" >/dev/null
+until_result 5 2 status lvR ok >/dev/null
+vsh 1 migrate --live lvR "$(uri 3)" --migrateuri tcp://$RIG_NET.3 \
+	>"$RIG_DIR/migrate2.out" 2>&1 &
+mig=$!
+sleep 0.3	# inside the migration window (it takes about 2 s here)
+r=$(fence 2 off lvR)
+wait $mig
+runs() { vsh 1 domstate lvR 2>/dev/null | grep -q running || vsh 3 domstate lvR 2>/dev/null | grep -q running; }
+echo "racing fence answered: $r; migration: $(tr '\n' ' ' <"$RIG_DIR/migrate2.out")"
+check "fence racing a migration: ok means it runs nowhere, else EAGAIN ($r)" \
+	eval '{ [ "$r" = ok ] && ! runs; } || [ "$r" = EAGAIN ]'
+check "after the race, a retry leaves it running nowhere" \
+	eval 'until_result 10 2 off lvR ok && ! runs'
 
 echo "elapsed $((SECONDS - t0)) s"
 finish
