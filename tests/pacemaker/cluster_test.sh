@@ -113,8 +113,8 @@ history_has() {
 	sleep 1
 	return 1
 }
-# fenced_ok VIA TARGET: pacemaker's history says the reboot of TARGET
-# succeeded (a line newer than the one counted before: $HIST_BEFORE).
+# hist_count VIA TARGET RE: lines of TARGET's fence history on VIA matching
+# RE; more_history waits for a new one (a fence recorded after the count).
 hist_count() { pm_run "$1" 15 "stonith_admin --history '$2' --verbose" | grep -c "$3"; }
 more_history() { # VIA TARGET RE N: more than N lines match RE
 	local n

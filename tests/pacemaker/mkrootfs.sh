@@ -153,4 +153,11 @@ chmod 755 "$img.tmp"
 mv "$img.tmp" "$img"
 touch "$img/.complete"
 log "image built in $(echo "$t0 $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s"
+# Each image allocates ~375 MB and every change to the build tree makes a
+# new one: keep the newest few (a run still using an older one keeps its
+# open files; only a run between this point and its `qemu-img create` could
+# miss it, and only after several newer builds).
+ls -1dt "$cache"/pcmk-img-*/ 2>/dev/null | grep -v '\.tmp/$' | tail -n +5 | while read -r old; do
+	rm -rf "$old"
+done
 echo "$img"
