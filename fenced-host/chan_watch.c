@@ -149,12 +149,16 @@ static void scan(struct chan_watch *w)
 		post_simple(w, CHAN_MSG_SCAN_END, NULL);
 }
 
-/* Sleep up to @ms, waking early on stop. */
+/*
+ * Sleep up to @ms, waking early on stop.  The condition variable runs on
+ * CLOCK_MONOTONIC (chan_watch_start): on CLOCK_REALTIME, a clock stepped
+ * back by an hour (NTP at boot) would hold off the reconnect for an hour.
+ */
 static void backoff_wait(struct chan_watch *w, unsigned int ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {
@@ -257,13 +261,17 @@ struct chan_watch *chan_watch_start(const char *uri,
 				    const struct vsf_chan_select *sel)
 {
 	struct chan_watch *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 	sigset_t all, old;
 	int r;
 
 	if (!w)
 		return NULL;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	w->tail = &w->head;
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (w->efd < 0 || (uri && !(w->uri = strdup(uri))) ||
