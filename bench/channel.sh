@@ -58,7 +58,10 @@ for dev in $DEVICES; do
 		{ echo "# throughput.sh on the $dev device failed:"; tail -5 "$T/tput-$dev.log"; }
 	awk -v d="$dev" 'NR > 1 && NF == 6 { print d "\t" $0 }' \
 		"$T/tput-$dev.tsv" >>"$T/raw.tsv"
+	grep -q "^$dev	" "$T/raw.tsv" ||
+		{ echo "# no figures from the $dev device:"; tail -n 15 "$T/tput-$dev.log"; }
 done
+[ -s "$T/raw.tsv" ] || exit 1
 cp "$T/raw.tsv" "$BENCH_RESULTS/channel.raw.tsv"
 python3 - "$T/raw.tsv" "$T/channel.tsv" "$MIB" <<'EOF'
 import statistics, sys
