@@ -463,6 +463,20 @@ static bool is_out_of_resources(int err)
 	       err == ENOMEM;
 }
 
+/* Too many connections (or no memory for one more): name who is turned
+ * away, and why. */
+static void refuse(struct tcp_listener *tl, int cfd,
+		   const struct sockaddr_storage *ss)
+{
+	struct tcp_conn who = { .tl = tl };
+
+	name_peer(&who, ss);
+	vsf_logf(tl->base.ctx->log, LOG_WARNING, "listener '%s': %u "
+		 "connections open (limit %d), refusing %s",
+		 tl->base.ops->name, tl->nconns, MAX_CONNS, who.peer.desc);
+	close(cfd);
+}
+
 static void on_accept(struct vsf_loop *loop, int fd, int events, void *data)
 {
 	struct tcp_listener *tl = data;
@@ -482,10 +496,7 @@ static void on_accept(struct vsf_loop *loop, int fd, int events, void *data)
 		if (cfd < 0)
 			return;	/* EAGAIN, or the client already left */
 		if (tl->nconns >= MAX_CONNS || !(c = calloc(1, sizeof(*c)))) {
-			vsf_logf(tl->base.ctx->log, LOG_WARNING, "tcp: %u "
-				 "connections open, refusing another",
-				 tl->nconns);
-			close(cfd);
+			refuse(tl, cfd, &ss);
 			continue;
 		}
 		c->tl = tl;

@@ -190,6 +190,33 @@ TEST(accept_out_of_fds_pauses_instead_of_spinning)
 	rig_down(&r);
 }
 
+TEST(connection_limit_refuses_and_names_the_client)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct rig r;
+	int fds[257], n = 0;
+	uint8_t b;
+
+	rig_up(&r, 0);
+	sa.sin_port = htons((uint16_t)r.port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (; n < 257; n++) {			/* 256 silent, one more */
+		fds[n] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fds[n], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			break;
+		vsf_loop_run_once(r.base.loop, 0);
+	}
+	CHECK_ERR(n, 257);
+	spin(&r, 100);
+	CHECK(read(fds[n - 1], &b, 1) == 0);	/* the last one was closed */
+	fflush(r.base.logf);
+	CHECK(strstr(r.base.logbuf, "listener 'tcp': 256 connections open "
+		     "(limit 256), refusing tcp 127.0.0.1 port ") != NULL);
+	while (n-- > 0)
+		close(fds[n]);
+	rig_down(&r);
+}
+
 int main(void)
 {
 	vsf_hash_init();
