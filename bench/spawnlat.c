@@ -37,6 +37,19 @@ struct cmd {
 	char *argv[MAX_ARGS + 1];
 };
 
+/* A positive count; -1 for junk, so that the caller's range check fails. */
+static int parse_count(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > 1000000)
+		return -1;
+	return (int)v;
+}
+
 static double mono_us(void)
 {
 	struct timespec ts;
@@ -152,8 +165,8 @@ int main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "n:t:o:")) != -1) {
 		switch (ch) {
-		case 'n': rounds = atoi(optarg); break;
-		case 't': sec = atoi(optarg); break;
+		case 'n': rounds = parse_count(optarg); break;
+		case 't': sec = parse_count(optarg); break;
 		case 'o':
 			out = fopen(optarg, "w");
 			if (!out) {
