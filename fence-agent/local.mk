@@ -47,3 +47,7 @@ FUZZ_AGENT_SRCS = $(top_srcdir)/fence-agent/channel.c \
 FUZZ_EXTRA_agent_reply = -I$(top_srcdir)/fence-agent $(FUZZ_AGENT_SRCS)
 tests/fuzz/fuzz_agent_reply: $(FUZZ_AGENT_SRCS) \
 	$(top_srcdir)/fence-agent/channel.h $(top_srcdir)/fence-agent/stream.h
+
+# udev rule: the fence port belongs to group haclient (see the file).
+udevrulesdir = $(prefix)/lib/udev/rules.d
+dist_udevrules_DATA = fence-agent/60-fence-vserial.rules

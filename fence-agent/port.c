@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,33 @@ static int try_open(const struct agent_port_cfg *cfg, const char *path,
 	return fd;
 }
 
+/*
+ * A port we may not open: name the group that may, since the usual fix is
+ * to add the cluster user to it (60-fence-vserial.rules gives fence ports
+ * to haclient).
+ */
+static void describe_denied(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	struct group *gr;
+
+	if (stat(path, &st) < 0 || st.st_gid == 0 || !(st.st_mode & 0060)) {
+		snprintf(err, errlen, "open '%s': Permission denied; only root "
+			 "may open it (install 60-fence-vserial.rules to give "
+			 "fence ports to group haclient)", path);
+		return;
+	}
+	gr = getgrgid(st.st_gid);
+	if (gr)
+		snprintf(err, errlen, "open '%s': Permission denied; the port "
+			 "belongs to group '%s': add this user to it", path,
+			 gr->gr_name);
+	else
+		snprintf(err, errlen, "open '%s': Permission denied; the port "
+			 "belongs to group id %u: add this user to it", path,
+			 (unsigned int)st.st_gid);
+}
+
 static void describe_failure(int r, const char *path, unsigned int waited,
 			     char *err, size_t errlen)
 {
@@ -235,6 +263,8 @@ static void describe_failure(int r, const char *path, unsigned int waited,
 	else if (r == -ENOTSUP)
 		snprintf(err, errlen, "'%s' is neither a character device nor "
 			 "a socket", path);
+	else if (r == -EACCES)
+		describe_denied(path, err, errlen);
 	else if (r != -EINVAL)	/* -EINVAL already explained by setup_tty */
 		snprintf(err, errlen, "open '%s': %s", path, strerror(-r));
 }

@@ -39,3 +39,8 @@ if [ $rc -ne 0 ] && echo "$out" | grep -qiE '^fence_vserial: .*permission denied
 else
 	fail non_member_gets_permission_error "rc=$rc: $out"
 fi
+if echo "$out" | grep -q "belongs to group 'haclient': add this user to it"; then
+	ok non_member_told_which_group
+else
+	fail non_member_told_which_group "$out"
+fi
