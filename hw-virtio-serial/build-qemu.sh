@@ -57,6 +57,15 @@ if [ "$mode" = build ] && [ -x "$OUT/qemu-system-x86_64" ]; then
 fi
 
 mkdir -p "$CACHE"
+# One build at a time (make -j2 check may start two tests that need it);
+# whoever waited finds the other's result.
+exec 9>"$CACHE/.build-qemu.lock"
+flock 9
+if [ "$mode" = build ] && [ -x "$OUT/qemu-system-x86_64" ]; then
+	log "cached: $OUT"
+	echo "$OUT"
+	exit 0
+fi
 SRCROOT=$CACHE/src-${QEMU_SRC_VERSION:-latest}
 SRCROOT=$(echo "$SRCROOT" | tr ':+~' '___')
 
@@ -177,6 +186,8 @@ install_result() {
 	done
 	rm -rf "$OUT"
 	mv "$tmp" "$OUT"
+	# Keep the five newest results (about 10 MB each).
+	ls -dt "$CACHE"/qemu-* 2>/dev/null | tail -n +6 | xargs -r rm -rf
 }
 
 fetch_source
