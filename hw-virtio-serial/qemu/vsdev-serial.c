@@ -574,6 +574,11 @@ static void vsdev_serial_get_config(VirtIODevice *vdev, uint8_t *config)
 static void vsdev_serial_set_config(VirtIODevice *vdev, const uint8_t *config)
 {
     vsdev_set_config(VSDEV_SERIAL(vdev)->core, config, vdev->config_len);
+    /* An emergency byte goes out once: a later write elsewhere in config
+     * space must not send it again. */
+    if (vdev->config_len >= 12) {
+        memset(vdev->config + 8, 0, 4);
+    }
 }
 
 static void vsdev_serial_set_status(VirtIODevice *vdev, uint8_t status)
