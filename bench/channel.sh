@@ -16,7 +16,7 @@
 # QEMU is used only if build-qemu.sh has it cached or can build it.
 set -u
 . "$(dirname "$0")/lib.sh"
-bench_setup channel
+bench_setup channel qemu-system-x86_64
 top=$(cd "$bench_src/.." && pwd)
 MIB=${BENCH_CHANNEL_MIB:-64}
 DEVICES=${BENCH_CHANNEL_DEVICES:-stock ours}

@@ -17,7 +17,7 @@
 # corosync token 500 ms (the rig's default).
 set -u
 . "$(dirname "$0")/lib.sh"
-bench_setup cluster
+bench_setup cluster corosync ip
 bin=${BACKEND_NODE:-$PWD/tests/cluster/backend_node}
 K=${BENCH_CLUSTER_K:-100}
 bench_quick && K=5

@@ -4,7 +4,8 @@
 # vsf_start_fence_virtd...): every process a benchmark starts is stopped by
 # PID at exit and its temp dir removed (BENCH_KEEP=1 keeps it).
 #
-#   bench_setup NAME          temp dir $T, results dir, prerequisites
+#   bench_setup NAME PROG...  temp dir $T, results dir; exit 77 unless
+#                             every PROG (and python3) is there
 #   bench_quick               true in smoke mode (BENCH_QUICK=1): tiny sizes
 #   bench_node_xml FILE PREFIX N DIR [EXTRA-DOMAIN...]
 #                             test-driver node with N running domains
@@ -35,8 +36,8 @@ bench_quick() { [ "$BENCH_QUICK" = 1 ]; }
 
 bench_setup() {
 	BENCH_NAME=$1
-	vsf_require_prog "$FENCED" "$AGENT" "$FENCE_VIRT" "$FENCE_VIRTD" \
-		python3 socat "$BENCH_BIN/chanpeer" "$BENCH_BIN/spawnlat"
+	shift
+	vsf_require_prog python3 "$@"
 	[ "${BENCH_KEEP:-0}" = 1 ] && VSF_KEEP=1
 	# Our own prefix: other people's clean-ups of vsf-test.* dirs in a
 	# shared /tmp removed a benchmark's directory under its feet once.

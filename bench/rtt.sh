@@ -16,7 +16,8 @@
 # background load falls on all alike.  Rounds: 200 (BENCH_QUICK: 3).
 set -u
 . "$(dirname "$0")/lib.sh"
-bench_setup rtt
+bench_setup rtt "$FENCED" "$AGENT" "$FENCE_VIRT" "$FENCE_VIRTD" socat \
+	"$BENCH_BIN/spawnlat"
 ROUNDS=${BENCH_RTT_ROUNDS:-200}
 bench_quick && ROUNDS=3
 

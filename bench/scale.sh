@@ -22,7 +22,7 @@
 # run once: it takes minutes), BENCH_SCALE_DAEMONS (default "ours stock").
 set -u
 . "$(dirname "$0")/lib.sh"
-bench_setup scale
+bench_setup scale "$FENCED" "$FENCE_VIRTD" "$BENCH_BIN/chanpeer"
 IDLE=${BENCH_IDLE:-60}
 NS=${BENCH_SCALE_N:-100 1000 1100}
 [ "${BENCH_SCALE_BIG:-0}" = 1 ] && NS="$NS 10000"

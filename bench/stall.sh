@@ -15,7 +15,7 @@
 # N = 50, ROUNDS = 20 (BENCH_QUICK: N = 10, ROUNDS = 2).
 set -u
 . "$(dirname "$0")/lib.sh"
-bench_setup stall
+bench_setup stall "$FENCED" "$FENCE_VIRTD" "$BENCH_BIN/chanpeer"
 N=${BENCH_STALL_N:-50}
 ROUNDS=${BENCH_STALL_ROUNDS:-20}
 WAIT=20
