@@ -35,16 +35,14 @@ tests_cluster_cpg_node_LDADD = $(VSFCPG_LIBS)
 TESTS += tests/cluster/cpg_test.sh
 EXTRA_DIST += tests/cluster/cpg_test.sh tests/cluster/cpg_rig.sh
 
-# The daemon's "cpg" backend glue (fenced-host/backend_cpg.c) is not in
-# libfenced.a until the daemon wires it (docs/cluster.md, "Plugging in");
+# The daemon's "cpg" backend (fenced-host/backend_cpg.c, in libfenced.a):
 # backend_node runs it over a fake local backend on the real rig.
 check_PROGRAMS += tests/cluster/backend_node
 tests_cluster_backend_node_SOURCES = tests/cluster/backend_node.c \
-	fenced-host/backend_cpg.c fenced-host/backend_cpg.h \
 	fenced-host/fake_backend.c fenced-host/fake_backend.h
 tests_cluster_backend_node_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cluster \
 	-I$(top_srcdir)/fenced-host
 tests_cluster_backend_node_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
-tests_cluster_backend_node_LDADD = $(FENCED_LIBS) $(VSFCPG_LIBS)
+tests_cluster_backend_node_LDADD = $(FENCED_LIBS)
 TESTS += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh
 EXTRA_DIST += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh

@@ -1,7 +1,8 @@
 # fenced-host: vserial-fenced, the host fencing daemon.
 # Everything but main.c goes into a library so unit tests link the real code.
 noinst_LIBRARIES += fenced-host/libfenced.a
-fenced_host_libfenced_a_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS) $(NSS_CFLAGS)
+fenced_host_libfenced_a_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS) $(NSS_CFLAGS) \
+	-I$(top_srcdir)/cluster $(CPG_CFLAGS) $(QUORUM_CFLAGS)
 fenced_host_libfenced_a_SOURCES = \
 	fenced-host/conf.c fenced-host/conf.h \
 	fenced-host/loop.h fenced-host/loop_epoll.c \
@@ -13,6 +14,7 @@ fenced_host_libfenced_a_SOURCES = \
 	fenced-host/request.c fenced-host/request.h fenced-host/util.h \
 	fenced-host/chan_xml.c fenced-host/chan_xml.h \
 	fenced-host/virt_backend.c \
+	fenced-host/backend_cpg.c fenced-host/backend_cpg.h \
 	fenced-host/listener.c fenced-host/listener.h \
 	fenced-host/chan_watch.c fenced-host/chan_watch.h \
 	fenced-host/chan_listener.c fenced-host/tcp_listener.c \
@@ -23,7 +25,7 @@ fenced_host_vserial_fenced_SOURCES = fenced-host/main.c
 fenced_host_vserial_fenced_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 fenced_host_vserial_fenced_LDADD = $(FENCED_LIBS)
 
-FENCED_LIBS = fenced-host/libfenced.a keys/libvsfkey.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
+FENCED_LIBS = fenced-host/libfenced.a $(VSFCPG_LIBS) keys/libvsfkey.a $(VSFPROTO_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 
 FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test \
 	fenced-host/history_test fenced-host/request_test fenced-host/chan_xml_test \

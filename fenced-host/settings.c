@@ -9,6 +9,7 @@
 
 #include "listener.h"
 #include "settings.h"
+#include "vsf_cpg_msg.h"
 #include "vsf_hash.h"
 #include "vsf_key.h"
 
@@ -157,10 +158,30 @@ static void load_listeners(struct checker *c, struct vsf_settings *s)
 			 "fence_virtd { listener = \"serial\"; }");
 }
 
+/* backends/cpg: stock keys (uri, name_mode) plus ours (grace_ms, group). */
+static void check_cpg(struct checker *c, const struct vsf_conf_node *cpg)
+{
+	const struct vsf_conf_node *n = vsf_conf_child(cpg, "name_mode");
+	unsigned long ms;
+
+	/* ours matches a target by name and by UUID whatever the mode */
+	if (n && n->value && strcasecmp(n->value, "name") &&
+	    strcasecmp(n->value, "uuid"))
+		complain(c, n, "name_mode = \"%s\": use name or uuid",
+			 n->value);
+	check_uint(c, cpg, "grace_ms", 86400000, &ms);
+	n = vsf_conf_child(cpg, "group");
+	if (n && n->value && (!n->value[0] || strlen(n->value) > 127))
+		complain(c, n, "group = \"%s\": a CPG group name is 1 to "
+			 "127 bytes", n->value);
+}
+
 static void load_backend(struct checker *c, struct vsf_settings *s)
 {
 	const struct vsf_conf_node *b = vsf_conf_find(s->root,
 						      "fence_virtd/backend");
+	const struct vsf_conf_node *bs = vsf_conf_find(s->root, "backends");
+	const struct vsf_conf_node *mine;
 
 	if (!b || !b->value) {
 		complain(c, s->root, "no backend configured: set "
@@ -168,16 +189,18 @@ static void load_backend(struct checker *c, struct vsf_settings *s)
 		return;
 	}
 	s->backend = b->value;
-	if (strcasecmp(b->value, "libvirt")) {
+	if (strcasecmp(b->value, "libvirt") && strcasecmp(b->value, "cpg")) {
 		complain(c, b, "backend \"%s\" is not supported by "
-			 "vserial-fenced (supported: libvirt)", b->value);
+			 "vserial-fenced (supported: libvirt, cpg)", b->value);
 		return;
 	}
-	if (!vsf_conf_get(s->root, "backends/libvirt/uri"))
-		complain(c, vsf_conf_find(s->root, "backends") ?
-			 vsf_conf_find(s->root, "backends") : b,
-			 "backends/libvirt needs a uri, e.g. "
-			 "uri = \"qemu:///system\"");
+	/* "cpg" acts on this host's domains through libvirt: same uri */
+	mine = vsf_conf_child(bs, b->value);
+	if (!vsf_conf_get(mine, "uri"))
+		complain(c, mine ? mine : bs ? bs : b, "backends/%s needs a "
+			 "uri, e.g. uri = \"qemu:///system\"", b->value);
+	if (!strcasecmp(b->value, "cpg"))
+		check_cpg(c, mine);
 }
 
 static void load_ours(struct checker *c, struct vsf_settings *s)
@@ -283,6 +306,20 @@ static void dump_defaults(const char *name, const struct vsf_conf_node *n,
 				defaults[i].key, defaults[i].value);
 }
 
+/* The cpg keys that fall back to a default, as a comment (docs/cluster.md). */
+static void dump_cpg(const struct vsf_conf_node *cpg, FILE *f)
+{
+	const char *g = vsf_conf_get(cpg, "group");
+	const char *ms = vsf_conf_get(cpg, "grace_ms");
+
+	fprintf(f, "# backend cpg: CPG group \"%s\"%s, grace_ms %s%s\n",
+		g ? g : VSF_CPG_GROUP, g ? "" : " (default)", ms ? ms : "0",
+		ms ? "" : " (default)");
+	if (!ms || strspn(ms, "0") == strlen(ms))	/* 0 = never */
+		fprintf(f, "# (a crashed host's domains are never reported "
+			"off; see docs/cluster.md)\n");
+}
+
 void vsf_settings_dump(const struct vsf_settings *s, FILE *f)
 {
 	const struct vsf_conf_node *n;
@@ -316,6 +353,8 @@ void vsf_settings_dump(const struct vsf_settings *s, FILE *f)
 	fprintf(f, "}\n");
 	if ((n = vsf_conf_child(s->root, "backends")))
 		dump_block(n, f);
+	if (s->backend && !strcasecmp(s->backend, "cpg"))
+		dump_cpg(vsf_conf_child(n, "cpg"), f);
 	if ((n = vsf_conf_child(s->root, "groups")))
 		dump_block(n, f);
 	else

@@ -75,7 +75,7 @@ TEST(each_error_names_its_line)
 
 	load(&r, "fence_virtd {\n"
 		 " listener = \"serial\";\n"
-		 " backend = \"cpg\";\n"
+		 " backend = \"xen\";\n"
 		 " debug = \"x\";\n"
 		 "}\n"
 		 "listeners { tcp {\n"
@@ -85,7 +85,7 @@ TEST(each_error_names_its_line)
 	CHECK_ERR(r.n, 9);
 	/* the tcp listener has no key_file: the default key is checked */
 	CHECK(strstr(r.errs, "s.conf:6: ") && strstr(r.errs, "fence_xvm.key"));
-	CHECK(strstr(r.errs, "s.conf:3: backend \"cpg\" is not supported"));
+	CHECK(strstr(r.errs, "s.conf:3: backend \"xen\" is not supported"));
 	CHECK(strstr(r.errs, "s.conf:4: debug = \"x\": not a number"));
 	CHECK(strstr(r.errs, "s.conf:7: port = \"70000\": too large"));
 	CHECK(strstr(r.errs, "s.conf:7: hash = \"md5\": unknown"));
@@ -104,6 +104,56 @@ TEST(missing_listener_and_backend_are_errors)
 	CHECK_ERR(r.n, 2);
 	CHECK(strstr(r.errs, "no listener configured"));
 	CHECK(strstr(r.errs, "no backend configured"));
+	done(&r);
+}
+
+TEST(cpg_backend_takes_stock_keys_and_shows_its_defaults)
+{
+	struct run r;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	load(&r, "fence_virtd { listener = \"serial\"; backend = \"cpg\"; }\n"
+		 "backends { cpg { uri = \"qemu:///system\";"
+		 " name_mode = \"uuid\"; } }\n");
+	CHECK_ERR(r.n, 0);
+	CHECK_STR(r.s.backend, "cpg");
+	f = open_memstream(&out, &len);
+	vsf_settings_dump(&r.s, f);
+	fclose(f);
+	CHECK(strstr(out, "name_mode = \"uuid\";"));
+	CHECK(strstr(out, "# backend cpg: CPG group \"vserial-fence-1\" "
+		      "(default), grace_ms 0 (default)"));
+	CHECK(strstr(out, "never reported off"));
+	free(out);
+	done(&r);
+}
+
+TEST(cpg_backend_needs_a_uri_and_valid_keys)
+{
+	struct run r;
+	char text[512], longname[200];
+
+	memset(longname, 'g', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	snprintf(text, sizeof(text),
+		 "fence_virtd { listener = \"serial\"; backend = \"cpg\"; }\n"
+		 "backends {\n"
+		 " libvirt { uri = \"qemu:///system\"; }\n"
+		 " cpg {\n"
+		 "  name_mode = \"id\";\n"
+		 "  grace_ms = \"soon\";\n"
+		 "  group = \"%s\";\n"
+		 " }\n"
+		 "}\n", longname);
+	load(&r, text);
+	CHECK_ERR(r.n, 4);
+	/* the libvirt block's uri is not the cpg backend's */
+	CHECK(strstr(r.errs, "s.conf:4: backends/cpg needs a uri"));
+	CHECK(strstr(r.errs, "s.conf:5: name_mode = \"id\": use name or uuid"));
+	CHECK(strstr(r.errs, "s.conf:6: grace_ms = \"soon\": not a number"));
+	CHECK(strstr(r.errs, "s.conf:7: group = \"ggg"));
 	done(&r);
 }
 

@@ -30,6 +30,7 @@
 
 #include "acl.h"
 #include "backend.h"
+#include "backend_cpg.h"
 #include "util.h"
 
 #define VIRT_MAX_URIS 8
@@ -419,6 +420,9 @@ struct vsf_backend *vsf_backend_new(const char *name)
 {
 	struct virt_backend *vb;
 
+	/* cpg routes through the cluster and acts through local libvirt */
+	if (!strcasecmp(name, "cpg"))
+		return vsf_cpg_backend_new(vsf_backend_new("libvirt"));
 	if (strcasecmp(name, "libvirt") != 0)
 		return NULL;
 	vb = calloc(1, sizeof(*vb));

@@ -306,7 +306,7 @@ vsf_check_grep "syntax error names file:line" "$T/bad.out" \
 printf 'fence_virtd {\n listener = "serial";\n backend = "cpg";\n}\nlisteners { serial {\n mode = "x"; } tcp { port = "99999"; } }\n' >"$T/bad2.conf"
 "$FENCED" --check-config -f "$T/bad2.conf" >"$T/bad2.out" 2>&1
 vsf_check "--check-config rejects bad values" 1 $?
-vsf_check_grep "bad backend at file:line" "$T/bad2.out" "^$T/bad2.conf:3: backend \"cpg\" is not supported"
+vsf_check_grep "cpg backend without its uri at file:line" "$T/bad2.out" "^$T/bad2.conf:3: backends/cpg needs a uri"
 vsf_check_grep "bad mode at file:line" "$T/bad2.out" "^$T/bad2.conf:6: mode = \"x\""
 if [ -r /etc/fence_virt.conf ]; then
 	"$FENCED" --check-config -f /etc/fence_virt.conf >"$T/stock.out" 2>&1
