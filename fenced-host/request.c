@@ -70,17 +70,16 @@ uint8_t vsf_v1_result(int op, int rc)
 	return VSF_RESULT_FAIL;
 }
 
-static const char *rc_text(int rc)
+/* @buf (caller's, >= 32 bytes) is used only for a positive @rc. */
+static const char *rc_text(int rc, char *buf, size_t len)
 {
-	static __thread char buf[32];
-
 	if (rc == 0)
 		return "ok";
 	if (rc == VSF_BACKEND_OFF)
 		return "off";
 	if (rc < 0)
 		return strerror(-rc);
-	snprintf(buf, sizeof(buf), "result %d", rc);
+	snprintf(buf, len, "result %d", rc);
 	return buf;
 }
 
@@ -272,12 +271,13 @@ static void log_result(struct vsf_req *req, int rc)
 	struct vsf_pipeline *p = req->p;
 	uint64_t ms = vsf_loop_now(p->cfg.loop) - req->start_ms;
 	int prio = is_fence_action(req->op) ? LOG_NOTICE : LOG_INFO;
+	char buf[32];
 
 	vsf_logf(p->cfg.log, prio,
 		 "request #%llu from %s: %s %s -> %s (%llu ms)",
 		 (unsigned long long)req->id, req->peer.desc,
 		 vsf_op_name(req->op), req->target[0] ? req->target : "-",
-		 rc_text(rc), (unsigned long long)ms);
+		 rc_text(rc, buf, sizeof(buf)), (unsigned long long)ms);
 }
 
 static void job_done(struct vsf_job *job)
