@@ -41,7 +41,7 @@ bench_setup() {
 	[ "${BENCH_KEEP:-0}" = 1 ] && VSF_KEEP=1
 	# Our own prefix: other people's clean-ups of vsf-test.* dirs in a
 	# shared /tmp removed a benchmark's directory under its feet once.
-	VSF_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vsf-bench-$1.XXXXXX") || exit 1
+	VSF_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vsf-bench-$BENCH_NAME.XXXXXX") || exit 1
 	trap vsf_cleanup EXIT
 	trap 'exit 1' INT TERM
 	T=$VSF_TMP
