@@ -6,5 +6,4 @@ bench_chanpeer_LDADD = $(VSFPROTO_LIBS)
 bench_spawnlat_SOURCES = bench/spawnlat.c
 
 TESTS += bench/smoke_test.sh
-EXTRA_DIST += bench/smoke_test.sh
 CLEANFILES += bench/results/*.json bench/results/*.tsv
