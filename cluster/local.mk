@@ -46,3 +46,8 @@ tests_cluster_backend_node_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 tests_cluster_backend_node_LDADD = $(FENCED_LIBS)
 TESTS += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh
 EXTRA_DIST += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh
+
+# vserial-fenced itself with backend = "cpg" on the same rig, a private
+# libvirtd per host, our agent on a guest channel of host 1.
+TESTS += tests/cluster/daemon_test.sh
+EXTRA_DIST += tests/cluster/daemon_test.sh
