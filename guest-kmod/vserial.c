@@ -44,10 +44,9 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "vserial_ctl.h"
 #include "vserial_hvc.h"
 
-/* QEMU's limit: 1024 queues, two per port plus the control pair. */
-#define VSP_MAX_PORTS		511
 /* One write() moves at most this much, as the stock driver does. */
 #define VSP_MAX_WRITE		(32 * 1024)
 #define VSP_RXBUF_SIZE		PAGE_SIZE
@@ -231,7 +230,7 @@ static struct vsp_buf *vsp_get_inbuf(struct virtqueue *vq)
 		dev_warn_ratelimited(&vq->vdev->dev,
 				     "%s: device reported %u bytes for a %zu-byte buffer, clamped\n",
 				     vq->name, len, buf->size);
-	buf->len = min_t(size_t, len, buf->size);
+	buf->len = vsp_used_len(len, buf->size);
 	buf->off = 0;
 	return buf;
 }
@@ -647,7 +646,7 @@ static ssize_t vsp_copy_out(struct vsp_port *port, char __user *ubuf,
 		goto out;
 	}
 	/* The irq path only fills inbuf when it is NULL: buf stays ours. */
-	n = min(count, buf->len - buf->off);
+	n = vsp_rx_chunk(buf->len, buf->off, count);
 	if (copy_to_user(ubuf, buf->data + buf->off, n)) {
 		ret = -EFAULT;
 		goto out;
@@ -838,7 +837,7 @@ static int vsp_get_chars(u32 vtermno, char *data, int count)
 	spin_lock_irqsave(&port->inbuf_lock, flags);
 	while (n < count && port->inbuf && port->in_vq) {
 		buf = port->inbuf;
-		chunk = min_t(size_t, count - n, buf->len - buf->off);
+		chunk = vsp_rx_chunk(buf->len, buf->off, count - n);
 		memcpy(data + n, buf->data + buf->off, chunk);
 		buf->off += chunk;
 		n += chunk;
@@ -1112,15 +1111,14 @@ static void vsp_unplug_port(struct vsp_port *port)
 
 /* ------------------------------------------------------ control receive */
 
-static void vsp_set_name(struct vsp_port *port, const char *data, size_t len)
+static void vsp_set_name(struct vsp_port *port, const struct vsp_ctl_msg *m)
 {
 	int ret;
 
 	/* A name repeated after restore is ignored, as the stock driver does. */
 	if (port->name)
 		return;
-	/* QEMU appends a NUL, the spec does not: accept both. */
-	port->name = kmemdup_nul(data, strnlen(data, len), GFP_KERNEL);
+	port->name = kmemdup_nul(m->payload, vsp_ctl_name_len(m), GFP_KERNEL);
 	if (!port->name)
 		return;
 	ret = sysfs_create_group(&port->dev->kobj, &vsp_port_group);
@@ -1144,66 +1142,53 @@ static void vsp_handle_ctrl(struct vsp_dev *portdev, const char *data,
 			    size_t len)
 {
 	struct virtio_device *vdev = portdev->vdev;
-	struct virtio_console_control msg;
 	struct vsp_port *port;
-	u16 event, value;
-	u32 id;
+	struct vsp_ctl_msg m;
 
-	if (len < sizeof(msg)) {
+	if (vsp_ctl_decode(&m, data, len, virtio_is_little_endian(vdev))) {
 		dev_warn_ratelimited(&vdev->dev, "short control message\n");
 		return;
 	}
-	memcpy(&msg, data, sizeof(msg));
-	id = virtio32_to_cpu(vdev, msg.id);
-	event = virtio16_to_cpu(vdev, msg.event);
-	value = virtio16_to_cpu(vdev, msg.value);
+	port = vsp_find_port(portdev, m.id);
 
-	port = vsp_find_port(portdev, id);
-	if (event == VIRTIO_CONSOLE_PORT_ADD) {
-		if (port) {
-			vsp_send_ctrl(portdev, id, VIRTIO_CONSOLE_PORT_READY, 1);
-			return;
+	switch (vsp_ctl_action(&m, port, portdev->max_nr_ports)) {
+	case VSP_CTL_READY_AGAIN:
+		vsp_send_ctrl(portdev, m.id, VIRTIO_CONSOLE_PORT_READY, 1);
+		break;
+	case VSP_CTL_BAD_ID:
+		dev_warn_ratelimited(&vdev->dev,
+				     "port %u beyond max_nr_ports %u\n",
+				     m.id, portdev->max_nr_ports);
+		break;
+	case VSP_CTL_ADD:
+		if (vsp_add_port(portdev, m.id) < 0) {
+			dev_err(&vdev->dev, "cannot add port %u\n", m.id);
+			vsp_send_ctrl(portdev, m.id, VIRTIO_CONSOLE_PORT_READY, 0);
 		}
-		if (id >= portdev->max_nr_ports) {
-			dev_warn_ratelimited(&vdev->dev,
-					     "port %u beyond max_nr_ports %u\n",
-					     id, portdev->max_nr_ports);
-			return;
-		}
-		if (vsp_add_port(portdev, id) < 0) {
-			dev_err(&vdev->dev, "cannot add port %u\n", id);
-			vsp_send_ctrl(portdev, id, VIRTIO_CONSOLE_PORT_READY, 0);
-		}
-		return;
-	}
-	if (!port) {
-		dev_dbg(&vdev->dev, "event %u for unknown port %u\n", event, id);
-		return;
-	}
-
-	switch (event) {
-	case VIRTIO_CONSOLE_PORT_REMOVE:
+		break;
+	case VSP_CTL_UNKNOWN_PORT:
+		dev_dbg(&vdev->dev, "event %u for unknown port %u\n",
+			m.event, m.id);
+		break;
+	case VSP_CTL_REMOVE:
 		vsp_unplug_port(port);
 		break;
-	case VIRTIO_CONSOLE_CONSOLE_PORT:
-		if (!value)
-			break;
+	case VSP_CTL_CONSOLE:
 		mutex_lock(&port->lock);
 		if (vsp_make_console(port))
-			dev_err(&vdev->dev, "port %u: no hvc console\n", id);
+			dev_err(&vdev->dev, "port %u: no hvc console\n", m.id);
 		mutex_unlock(&port->lock);
 		break;
-	case VIRTIO_CONSOLE_PORT_OPEN:
+	case VSP_CTL_OPEN:
 		if (!port->is_console)
-			vsp_set_host_connected(port, value);
+			vsp_set_host_connected(port, m.value);
 		break;
-	case VIRTIO_CONSOLE_PORT_NAME:
+	case VSP_CTL_NAME:
 		mutex_lock(&port->lock);
-		vsp_set_name(port, data + sizeof(msg), len - sizeof(msg));
+		vsp_set_name(port, &m);
 		mutex_unlock(&port->lock);
 		break;
-	default:
-		/* RESIZE needs F_SIZE, which is never negotiated. */
+	case VSP_CTL_IGNORE:
 		break;
 	}
 }
@@ -1381,7 +1366,7 @@ static int vsp_read_config(struct vsp_dev *portdev)
 		return -EINVAL;
 	}
 	virtio_cread(vdev, struct virtio_console_config, max_nr_ports, &max);
-	if (max == 0 || max > VSP_MAX_PORTS) {
+	if (!vsp_max_ports_valid(max)) {
 		dev_err(&vdev->dev, "bad max_nr_ports %u\n", max);
 		return -EINVAL;
 	}

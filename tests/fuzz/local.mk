@@ -14,6 +14,7 @@ FUZZ_TARGETS += agent_reply  # fence-agent: FUZZ_EXTRA_agent_reply in fence-agen
 FUZZ_TARGETS += vsdev  # hw-virtio-serial: FUZZ_EXTRA_vsdev in hw-virtio-serial/local.mk
 FUZZ_TARGETS += cpg_msg  # cluster: FUZZ_EXTRA_cpg_msg in cluster/local.mk
 FUZZ_TARGETS += agent_opts
+FUZZ_TARGETS += kmod_ctl  # guest-kmod/vserial_ctl.h: prerequisite in tests/kmod/local.mk
 
 # The daemon's config parser (its domain-XML parser: FUZZ_EXTRA_chan_xml
 # further down).

@@ -13,4 +13,8 @@ EXTRA_DIST += tests/kmod/conform_test.sh tests/kmod/nomulti_test.sh \
 	tests/kmod/kconform_rig.sh tests/kmod/throughput.sh \
 	tests/kmod/guest \
 	guest-kmod/Makefile guest-kmod/Kbuild guest-kmod/vserial.c \
-	guest-kmod/vserial_hvc.h guest-kmod/checkpatch.sh guest-kmod/README.md
+	guest-kmod/vserial_ctl.h guest-kmod/vserial_hvc.h guest-kmod/checkpatch.sh \
+	guest-kmod/README.md
+# libFuzzer target tests/fuzz/fuzz_kmod_ctl.c (listed in tests/fuzz/local.mk):
+# the driver's checks on device input, factored into guest-kmod/vserial_ctl.h.
+tests/fuzz/fuzz_kmod_ctl: $(top_srcdir)/guest-kmod/vserial_ctl.h

@@ -7,7 +7,7 @@ if [ -z "$ko" ]; then
 	[ -f "$kdir/Makefile" ] ||
 		vm_skip "no headers for guest kernel $VM_KVER (linux-headers-amd64)"
 	mkdir -p "$VM_DIR/kmod"
-	cp "$src"/guest-kmod/{vserial.c,vserial_hvc.h,Kbuild} "$VM_DIR/kmod/"
+	cp "$src"/guest-kmod/{vserial.c,vserial_ctl.h,vserial_hvc.h,Kbuild} "$VM_DIR/kmod/"
 	make -s -C "$kdir" M="$VM_DIR/kmod" modules >"$VM_DIR/kmod.log" 2>&1 || {
 		vm_fail build_module "$(tail -20 "$VM_DIR/kmod.log")"
 		vm_report
