@@ -32,10 +32,19 @@ pm_setup pacemaker
 [ -x "$FENCED" ] || { vm_fail build "$FENCED not built"; vm_report; }
 [ -x "$FENCE_VIRTD" ] || vm_skip "no $FENCE_VIRTD; run tools/install-deps (fence-virtd)"
 
-UA=$(pm_uuid 1) UB=$(pm_uuid 2)
-pm_hub $((PM_HUB_PORT + 1)) $((PM_HUB_PORT + 2))
-pm_domain nodea 1 nodea nodeb
-pm_domain nodeb 2 nodea nodeb
+# PM_GUESTS=3 adds nodec, a third member that only votes (no two_node).
+CL=(nodea nodeb)
+[ "${PM_GUESTS:-2}" = 3 ] && CL+=(nodec)
+ports=() i=0 GROUP="" MAP=""
+for n in "${CL[@]}"; do
+	i=$((i + 1))
+	ports+=($((PM_HUB_PORT + i)))
+	pm_domain "$n" "$i" "${CL[@]}"
+	GROUP="$GROUP uuid = \"$(pm_uuid "$i")\"; uuid = \"pm-$n\";"
+	MAP="$MAP$n:pm-$n;"
+done
+MAP="${MAP}nodex:pm-nodex"
+pm_hub "${ports[@]}"
 pm_domain nodex 24 nodex	# defined, never started, outside the group
 vm_virsh define "$PM/nodex.xml" >/dev/null || vm_fail define_x "virsh define failed"
 
@@ -49,34 +58,31 @@ listeners { serial { uri = "qemu:///system"; path = "$PM/fence"; mode = "serial"
 backends { libvirt { uri = "qemu:///system"; } }
 # Sources are domain UUIDs; targets are compared as the agent sends them
 # (stock rule), and pcmk_host_map sends domain names: list both.
-groups { group { name = "cluster"; uuid = "$UA"; uuid = "$UB";
-	uuid = "pm-nodea"; uuid = "pm-nodeb"; } }
+groups { group { name = "cluster";$GROUP } }
 EOF
 }
 conf "$PM/fenced.conf"
 pm_daemon ours "$FENCED" -F -d 1 -f "$PM/fenced.conf"
 
 T_BOOT=$(vm_now)
-pm_start nodea
-pm_start nodeb
-if pm_wait_ctl 120 nodea nodeb; then
+for n in "${CL[@]}"; do pm_start "$n"; done
+if pm_wait_ctl 120 "${CL[@]}"; then
 	vm_ok guests_booted
-	pm_log "both guests answer on their control port after $(vm_elapsed "$T_BOOT") s"
+	pm_log "all guests answer on their control port after $(vm_elapsed "$T_BOOT") s"
 else
 	vm_fail guests_booted "no control port answer; console: $(tail -5 "$PM/nodea.console.log")"
 	vm_report
 fi
-if pm_wait_online 240 nodea nodea nodeb; then
+if pm_wait_online 240 nodea "${CL[@]}"; then
 	vm_ok cluster_formed
 	T_FORMED=$(vm_now)
-	pm_log "crm_mon: nodea nodeb Online $(vm_elapsed "$T_BOOT") s after virsh create"
+	pm_log "crm_mon: ${CL[*]} Online $(vm_elapsed "$T_BOOT") s after virsh create"
 else
 	vm_fail cluster_formed "crm_mon on nodea: $(pm_run nodea 10 crm_mon -1 | tr '\n' '|')"
 	vm_report
 fi
 
 # --- pacemaker configuration: cibadmin / crm_attribute only ----------------
-MAP="nodea:pm-nodea;nodeb:pm-nodeb;nodex:pm-nodex"
 pm_run nodea 30 "crm_attribute -t crm_config -n stonith-enabled -v true &&
  crm_attribute -t crm_config -n stonith-timeout -v 60s &&
  cibadmin -C -o resources -X '<primitive id=\"fence-vs\" class=\"stonith\" type=\"fence_vserial\">
@@ -128,7 +134,8 @@ ev() { echo "domain '?pm-$1'?: $2"; }	# events.log ERE
 started_more() { [ "$(grep -cE "$(ev "$1" 'Started Booted')" "$PM/events.log")" -gt "$2" ]; }
 
 BENCH=()
-# steps PEER TARGET: the usual milestones of a fence of TARGET seen by PEER.
+# steps PEER TARGET: the usual milestones of a fence of TARGET seen by PEER
+# (a guest, or "any": the first guest to log it, e.g. whichever is DC).
 steps() {
 	local peer=$1 t=$2
 	STEPS=(
@@ -157,9 +164,9 @@ else
 fi
 pm_check hang_history_says_success vm_wait_for 30 more_history nodea nodeb \
 	"reboot of nodeb successful" "$H0"
-pm_check hang_b_rejoins pm_wait_online 180 nodea nodea nodeb
+pm_check hang_b_rejoins pm_wait_online 180 nodea "${CL[@]}"
 T_REJOIN=$(vm_now)
-steps nodea nodeb
+steps any nodeb
 pm_timeline "$T0" "1 hang (virsh suspend pm-nodeb)" "hang@events@$(ev nodeb 'Suspended Paused')" \
 	"${STEPS[@]}" "rejoin: joined@nodea@Members joined"
 printf '  %+8.2f s  %-22s (crm_mon)\n' "$(pm_dt "$T0" "$T_REJOIN")" "rejoin: Online"
@@ -174,7 +181,7 @@ echo "$out" | grep -q '^rc=0' && vm_ok back_stonith_admin_rc0 ||
 T_RET=$(vm_now)
 pm_check back_a_restarted vm_wait_for 30 started_more nodea 1
 pm_check back_history_on_b vm_wait_for 30 history_has nodeb "reboot of nodea successful.*origin=nodeb"
-pm_check back_a_rejoins pm_wait_online 180 nodeb nodea nodeb
+pm_check back_a_rejoins pm_wait_online 180 nodeb "${CL[@]}"
 T_REJOIN=$(vm_now)
 STEPS=(
 	"fence requested@nodeb@Client stonith_admin.* wants to fence .*nodea|Requesting .*nodea"
@@ -215,7 +222,7 @@ pm_run nodeb 10 "pkill -9 -x corosync" >/dev/null
 pm_check kill_b_restarted vm_wait_for 90 started_more nodeb 2
 pm_check kill_history_says_success vm_wait_for 30 more_history nodea nodeb \
 	"reboot of nodeb successful" "$H0"
-steps nodea nodeb
+steps any nodeb
 pm_timeline "$T0" "4 corosync killed in nodeb" "${STEPS[@]}"
 BENCH+=("kill ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
 BENCH+=("kill ours: request->OK $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[pacemaker OK]}") s, kill->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")

@@ -174,9 +174,10 @@ pm_wait_online() { # SECS VIA NODE...
 	vm_wait_for "$secs" pm_online_is "$@"
 }
 
-# pm_t_first T0 SRC ERE: epoch of the first line from SRC after T0 matching
-# ERE.  SRC is a guest node name (its log port), "events" (libvirt) or a
-# daemon log name ($PM/NAME.ts, stamped by rigctl.py ts).
+# pm_t_first T0 SRC ERE: "EPOCH SOURCE" of the first line from SRC after T0
+# matching ERE.  SRC is a guest node name (its log port), "any" (any
+# guest), "events" (libvirt) or a daemon log name ($PM/NAME.ts, stamped by
+# rigctl.py ts).
 pm_t_first() {
 	local t0=$1 src=$2 ere=$3
 	case $src in
@@ -186,7 +187,7 @@ pm_t_first() {
 			local ts=${line%%+0000:*}
 			date -u -d "$ts" +%s.%N 2>/dev/null | cut -c1-14
 		done < <(grep -aE -- "$ere" "$PM/events.log") |
-			awk -v t="$t0" '$1 >= t { print; exit }'
+			awk -v t="$t0" '$1 >= t { print $1, "events"; exit }'
 		;;
 	*)
 		# "START:ERE": a daemon's completion line "... (N ms)" stands
@@ -195,12 +196,12 @@ pm_t_first() {
 		[ -f "$PM/$src.ts" ] && f=$PM/$src.ts
 		case $ere in START:*) start=1 ere=${ere#START:} ;; esac
 		awk -v t="$t0" -v tag="$src" -v ere="$ere" -v start="$start" '
-			$1 >= t && $2 == tag && $0 ~ ere {
+			$1 >= t && (tag == "any" || $2 == tag) && $0 ~ ere {
 				at = $1
 				ms = $0
 				if (start && sub(/.*\(/, "", ms) && sub(/ ms\).*/, "", ms))
 					at -= ms / 1000
-				printf "%.3f\n", at
+				printf "%.3f %s\n", at, $2
 				exit
 			}' "$f"
 		;;
@@ -211,7 +212,7 @@ pm_t_first() {
 # from T0 (or "-" if it never happened); PM_AT[STEP] holds the epochs.
 declare -A PM_AT
 pm_timeline() {
-	local t0=$1 title=$2 spec step src ere t
+	local t0=$1 title=$2 spec step src ere t src_seen
 	shift 2
 	PM_AT=()
 	echo "timeline: $title (t0 = $(date -u -d "@$t0" +%T.%3N))"
@@ -220,11 +221,11 @@ pm_timeline() {
 		spec=${spec#*@}
 		src=${spec%%@*}
 		ere=${spec#*@}
-		t=$(pm_t_first "$t0" "$src" "$ere")
+		read -r t src_seen < <(pm_t_first "$t0" "$src" "$ere")
 		PM_AT[$step]=$t
 		if [ -n "$t" ]; then
 			printf '  %+8.2f s  %-22s (%s)\n' "$(echo "$t $t0" | awk '{ print $1 - $2 }')" \
-				"$step" "$src"
+				"$step" "$src_seen"
 		else
 			printf '  %8s    %-22s (%s: not seen)\n' "-" "$step" "$src"
 		fi
