@@ -50,7 +50,7 @@ queued() { # the daemon's socket to QEMU holds unread bytes
 	ss -xpn 2>/dev/null | awk -v p="pid=$VM_FENCED_PID," \
 		'index($0, p) && $3 > 0 { f = 1 } END { exit !f }'
 }
-step first_status_done vm_wait_for 60 console_has 'VMTEST ok first_status_on'
+step first_status_done vm_wait_for 120 console_has 'VMTEST ok first_status_on'
 kill -STOP "$VM_FENCED_PID"
 cue stopped
 step guest_calling vm_wait_for 30 console_has 'calling_while_stopped'

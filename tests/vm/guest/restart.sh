@@ -20,7 +20,7 @@ fa() {
 	fi
 }
 
-fa first_status_on 0 'Status: ON' -t 20 -o status -n target
+fa first_status_on 0 'Status: ON' -t 45 -o status -n target
 check cue_stopped vmprobe -t 60000 expect $ctl stopped
 info step calling_while_stopped
 t0=$(up)
