@@ -7,3 +7,6 @@ bench_spawnlat_SOURCES = bench/spawnlat.c
 
 TESTS += bench/smoke_test.sh
 CLEANFILES += bench/results/*.json bench/results/*.tsv
+EXTRA_DIST += bench/README.md bench/run-all bench/lib.sh bench/stats.py \
+	bench/rtt.sh bench/scale.sh bench/stall.sh bench/channel.sh \
+	bench/cluster.sh bench/smoke_test.sh
