@@ -9,30 +9,11 @@ set -u
 src=$(cd "$(dirname "$0")" && pwd)
 bin=${BACKEND_NODE:-$PWD/tests/cluster/backend_node}
 
-passed=0 failed=0
-ok() { echo "ok: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
-
-if [ "$(id -u)" -ne 0 ] || ! command -v corosync >/dev/null || ! command -v ip >/dev/null; then
-	echo "SKIP: needs root, corosync and iproute2 (tools/install-deps)"
-	echo "0 passed, 0 failed"
-	exit 77
-fi
-[ -x "$bin" ] || { echo "FAIL: $bin not built"; echo "0 passed, 1 failed"; exit 1; }
-
 . "$src/cpg_rig.sh"
+rig_require "$bin" corosync ip
 
 declare -a NODE_PID=() NODE_FD=()
-cleanup() {
-	for i in 1 2 3; do
-		[ -n "${NODE_PID[$i]:-}" ] && kill -CONT "${NODE_PID[$i]}" 2>/dev/null
-		[ -n "${NODE_PID[$i]:-}" ] && kill "${NODE_PID[$i]}" 2>/dev/null
-	done
-	rig_down
-}
-trap cleanup EXIT
+trap rig_nodes_cleanup EXIT
 trap "exit 1" TERM INT HUP
 
 U1=11111111-0000-4000-8000-0000000000b1

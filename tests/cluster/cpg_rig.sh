@@ -15,6 +15,40 @@
 # client started with rig_exec I talks to host I's corosync only.
 # Settings: RIG_TOKEN (ms, default 500).
 
+# Test scaffolding shared by the tests that source this file: pass/fail
+# counters, the closing "N passed, N failed" line, and the start-up checks.
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
+
+# rig_require BIN PROGRAM...: exit 77 unless root with every PROGRAM on
+# PATH; exit 1 if the test's own binary BIN was not built.
+rig_require() {
+	local bin=$1 p
+	shift
+	for p in "$@"; do
+		if [ "$(id -u)" -ne 0 ] || ! command -v "$p" >/dev/null; then
+			echo "SKIP: needs root and $p (tools/install-deps)"
+			echo "0 passed, 0 failed"
+			exit 77
+		fi
+	done
+	[ -x "$bin" ] || { echo "FAIL: $bin not built"; echo "0 passed, 1 failed"; exit 1; }
+}
+
+# Stop the test's per-host node programs (NODE_PID[1..3]), thawing any
+# that a test froze, then take the rig down.
+rig_nodes_cleanup() {
+	local i
+	for i in 1 2 3; do
+		[ -n "${NODE_PID[$i]:-}" ] && kill -CONT "${NODE_PID[$i]}" 2>/dev/null
+		[ -n "${NODE_PID[$i]:-}" ] && kill "${NODE_PID[$i]}" 2>/dev/null
+	done
+	rig_down
+}
+
 RIG_ID=vsfc$$
 RIG_NET=10.219.$(( $$ % 250 + 1 ))
 RIG_TOKEN=${RIG_TOKEN:-500}

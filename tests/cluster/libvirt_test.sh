@@ -11,22 +11,8 @@ src=$(cd "$(dirname "$0")" && pwd)
 bin=${BACKEND_NODE:-$PWD/tests/cluster/backend_node}
 lvns=$src/../vm/libvirt_ns.sh
 
-passed=0 failed=0
-ok() { echo "ok: $*"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
-
-for p in corosync ip libvirtd virtlogd virsh qemu-system-x86_64 unshare; do
-	if [ "$(id -u)" -ne 0 ] || ! command -v $p >/dev/null; then
-		echo "SKIP: needs root and $p (tools/install-deps)"
-		echo "0 passed, 0 failed"
-		exit 77
-	fi
-done
-[ -x "$bin" ] || { echo "FAIL: $bin not built"; echo "0 passed, 1 failed"; exit 1; }
-
 . "$src/cpg_rig.sh"
+rig_require "$bin" corosync ip libvirtd virtlogd virsh qemu-system-x86_64 unshare
 
 declare -a NODE_PID=() NODE_FD=() LV_PID=()
 uri() { echo "qemu+unix:///system?socket=$RIG_DIR/lv$1/run/libvirt-sock"; }
