@@ -49,6 +49,47 @@ rig_nodes_cleanup() {
 	rig_down
 }
 
+# Private libvirtds, one per host (tests/vm/libvirt_ns.sh), each in its host's
+# network namespace (migration traffic uses the host's address) with a
+# mount namespace of its own for libvirt's directories.  LV_PID[I] holds
+# host I's wrapper.
+declare -a LV_PID=()
+RIG_LVNS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../vm" && pwd)/libvirt_ns.sh
+lv_uri() { echo "qemu+unix:///system?socket=$RIG_DIR/lv$1/run/libvirt-sock"; }
+vsh() { local i=$1; shift; virsh -q -c "$(lv_uri "$i")" "$@"; }
+
+# lv_start I LOG: start host I's libvirtd, its output to LOG.
+lv_start() {
+	mkdir -p "$RIG_DIR/lv$1"
+	ip netns exec "$(rig_ns "$1")" unshare -m --propagation private \
+		bash "$RIG_LVNS" "$RIG_DIR/lv$1" >"$2" 2>&1 &
+	LV_PID[$1]=$!
+}
+
+# lv_wait I: wait up to 30 s for host I's libvirtd to answer.
+lv_wait() {
+	local end=$((SECONDS + 30))
+	until vsh "$1" version >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
+# lv_stop I: destroy host I's domains, kill leftover QEMUs, stop libvirtd.
+lv_stop() {
+	local i=$1 d=$RIG_DIR/lv$1 p n
+	[ -n "${LV_PID[$i]:-}" ] || return 0
+	for n in $(vsh "$i" list --name 2>/dev/null); do vsh "$i" destroy "$n" >/dev/null 2>&1; done
+	for p in "$d"/run/qemu/*.pid; do
+		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+	done
+	for p in libvirtd virtlogd; do
+		[ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null
+	done
+	wait "${LV_PID[$i]}" 2>/dev/null
+	LV_PID[$i]=
+}
+
 RIG_ID=vsfc$$
 RIG_NET=10.219.$(( $$ % 250 + 1 ))
 RIG_TOKEN=${RIG_TOKEN:-500}

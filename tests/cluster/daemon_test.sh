@@ -20,7 +20,6 @@ src=$(cd "$(dirname "$0")" && pwd)
 . "$src/../interop/lib.sh"
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 AGENT=${AGENT:-$PWD/fence-agent/fence_vserial}
-lvns=$src/../vm/libvirt_ns.sh
 
 [ "$(id -u)" -eq 0 ] || vsf_skip "needs root (network namespaces)"
 vsf_require_prog corosync ip libvirtd virtlogd virsh qemu-system-x86_64 \
@@ -33,23 +32,8 @@ vsf_setup
 T=$VSF_TMP
 . "$src/cpg_rig.sh"
 
-declare -a LV_PID=() DAEMON=()
+declare -a DAEMON=()
 FROZEN=		# a QEMU we SIGSTOPped, to be killed if the test stops early
-uri() { echo "qemu+unix:///system?socket=$RIG_DIR/lv$1/run/libvirt-sock"; }
-vsh() { local i=$1; shift; virsh -q -c "$(uri "$i")" "$@"; }
-
-lv_stop() {
-	local i=$1 d=$RIG_DIR/lv$1 p
-	[ -n "${LV_PID[$i]:-}" ] || return 0
-	for p in "$d"/run/qemu/*.pid; do
-		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-	done
-	for p in libvirtd virtlogd; do
-		[ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null
-	done
-	wait "${LV_PID[$i]}" 2>/dev/null
-	LV_PID[$i]=
-}
 
 cleanup() {
 	[ -n "$FROZEN" ] && kill -KILL "$FROZEN" 2>/dev/null
@@ -126,20 +110,8 @@ t0=$SECONDS
 mkdir -p "$T/sock" "$T/sock2" "$T/sock3"
 vsf_key "$T/key"
 rig_up || { vsf_fail "rig up"; vsf_finish; }
-for i in 1 2 3; do
-	mkdir -p "$RIG_DIR/lv$i"
-	ip netns exec "$(rig_ns "$i")" unshare -m --propagation private \
-		bash "$lvns" "$RIG_DIR/lv$i" >"$T/libvirt$i.log" 2>&1 &
-	LV_PID[$i]=$!
-done
-for i in 1 2 3; do
-	end=$((SECONDS + 30))
-	until vsh "$i" version >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && break
-		sleep 0.2
-	done
-	check "host $i: private libvirtd answers" eval "vsh $i version >/dev/null"
-done
+for i in 1 2 3; do lv_start "$i" "$T/libvirt$i.log"; done
+for i in 1 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
 [ "$VSF_FAILED" -eq 0 ] || vsf_finish
 
 # host 1 hears its guest on a test-driver "domain" g1; hosts 2 and 3 watch
@@ -147,13 +119,13 @@ done
 G1=6695eb01-f6a4-8304-79aa-97f2502e1d01
 vsf_node_xml "$T/guests.xml" "g1:$G1:serial=$T/sock/g1.sock"
 for i in 1 2 3; do
-	lu=$(uri "$i")
+	lu=$(lv_uri "$i")
 	sockdir=$T/sock$i
 	if [ "$i" = 1 ]; then lu=test://$T/guests.xml; sockdir=$T/sock; fi
 	cat >"$T/h$i.conf" <<EOC
 fence_virtd { listener = "serial"; backend = "cpg"; }
 listeners { serial { uri = "$lu"; path = "$sockdir"; key_file = "$T/key"; } }
-backends { cpg { uri = "$(uri "$i")"; name_mode = "name"; } }
+backends { cpg { uri = "$(lv_uri "$i")"; name_mode = "name"; } }
 vserial_fenced { timeout = "20"; }
 EOC
 done
@@ -208,7 +180,7 @@ check "lvM started on host 3" vsh 3 create "$T/lvM.xml"
 check "status lvM: on" until_rc 10 0 -o status -n lvM
 t=$SECONDS
 check "virsh migrate --live lvM host 3 -> host 2" \
-	eval 'vsh 3 migrate --live lvM "$(uri 2)" --migrateuri tcp://$RIG_NET.2 >"$T/migrate.out" 2>&1'
+	eval 'vsh 3 migrate --live lvM "$(lv_uri 2)" --migrateuri tcp://$RIG_NET.2 >"$T/migrate.out" 2>&1'
 echo "migration took $((SECONDS - t)) s"
 check "libvirt: lvM runs on host 2, not on host 3" \
 	eval 'runs_on 2 lvM && ! runs_on 3 lvM'

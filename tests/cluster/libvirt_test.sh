@@ -9,28 +9,11 @@
 set -u
 src=$(cd "$(dirname "$0")" && pwd)
 bin=${BACKEND_NODE:-$PWD/tests/cluster/backend_node}
-lvns=$src/../vm/libvirt_ns.sh
 
 . "$src/cpg_rig.sh"
 rig_require "$bin" corosync ip libvirtd virtlogd virsh qemu-system-x86_64 unshare
 
-declare -a NODE_PID=() NODE_FD=() LV_PID=()
-uri() { echo "qemu+unix:///system?socket=$RIG_DIR/lv$1/run/libvirt-sock"; }
-vsh() { local i=$1; shift; virsh -q -c "$(uri "$i")" "$@"; }
-
-lv_stop() {
-	local i=$1 d=$RIG_DIR/lv$1 p
-	[ -n "${LV_PID[$i]:-}" ] || return 0
-	for n in $(vsh "$i" list --name 2>/dev/null); do vsh "$i" destroy "$n" >/dev/null 2>&1; done
-	for p in "$d"/run/qemu/*.pid; do
-		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-	done
-	for p in libvirtd virtlogd; do
-		[ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null
-	done
-	wait "${LV_PID[$i]}" 2>/dev/null
-	LV_PID[$i]=
-}
+declare -a NODE_PID=() NODE_FD=()
 
 cleanup() {
 	for i in 1 2 3; do
@@ -49,7 +32,7 @@ node_start() {
 	mkfifo "$fifo"
 	exec {fd}<>"$fifo"
 	NODE_FD[$i]=$fd
-	ip netns exec "$(rig_ns "$i")" "$bin" 3000 "$(uri "$i")" <"$fifo" >>"$(log "$i")" 2>&1 &
+	ip netns exec "$(rig_ns "$i")" "$bin" 3000 "$(lv_uri "$i")" <"$fifo" >>"$(log "$i")" 2>&1 &
 	NODE_PID[$i]=$!
 }
 say() { echo "$2" >&"${NODE_FD[$1]}"; }
@@ -99,22 +82,8 @@ XML
 
 t0=$SECONDS
 rig_up || { bad "rig up"; finish; }
-for i in 1 2 3; do
-	mkdir -p "$RIG_DIR/lv$i"
-	# in host i's network namespace (migration traffic uses its address),
-	# with a mount namespace of its own for libvirt's directories
-	ip netns exec "$(rig_ns "$i")" unshare -m --propagation private \
-		bash "$lvns" "$RIG_DIR/lv$i" >"$RIG_DIR/lv$i.log" 2>&1 &
-	LV_PID[$i]=$!
-done
-for i in 1 2 3; do
-	end=$((SECONDS + 30))
-	until vsh "$i" version >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && break
-		sleep 0.2
-	done
-	check "host $i: private libvirtd answers" eval "vsh $i version >/dev/null"
-done
+for i in 1 2 3; do lv_start "$i" "$RIG_DIR/lv$i.log"; done
+for i in 1 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
 [ "$failed" -eq 0 ] || finish
 for i in 1 2 3; do node_start "$i"; done
 for i in 1 2 3; do
@@ -147,7 +116,7 @@ vsh 1 create "$RIG_DIR/lvM.xml" >/dev/null
 check "migrating domain runs on host 1 (status from 2)" until_result 5 2 status lvM ok
 t=$SECONDS
 check "virsh migrate --live host 1 -> host 3" \
-	eval 'vsh 1 migrate --live lvM "$(uri 3)" --migrateuri tcp://$RIG_NET.3 >"$RIG_DIR/migrate.out" 2>&1'
+	eval 'vsh 1 migrate --live lvM "$(lv_uri 3)" --migrateuri tcp://$RIG_NET.3 >"$RIG_DIR/migrate.out" 2>&1'
 echo "migration took $((SECONDS - t)) s: $(tr '\n' ' ' <"$RIG_DIR/migrate.out")"
 check "libvirt: it runs on host 3 and is gone from host 1" \
 	eval 'vsh 3 domstate lvM | grep -q running && ! vsh 1 domstate lvM >/dev/null 2>&1'
@@ -160,7 +129,7 @@ UR=cccccccc-0000-4000-8000-00000000c0c3
 domain_xml lvR "$UR" >"$RIG_DIR/lvR.xml"
 vsh 1 create "$RIG_DIR/lvR.xml" >/dev/null
 until_result 5 2 status lvR ok >/dev/null
-vsh 1 migrate --live lvR "$(uri 3)" --migrateuri tcp://$RIG_NET.3 \
+vsh 1 migrate --live lvR "$(lv_uri 3)" --migrateuri tcp://$RIG_NET.3 \
 	>"$RIG_DIR/migrate2.out" 2>&1 &
 mig=$!
 sleep 0.3	# inside the migration window (it takes about 2 s here)
