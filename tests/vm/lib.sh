@@ -411,3 +411,24 @@ vm_fenced_count() {
 		grep -cE "Request [0-9]+ seqno -?[0-9]+ src $1 target $3\$" "$VM_DIR/fenced.log"
 	fi
 }
+
+# vm_channel_peer_checks PEER_PID: the host's view of guest/channel.sh's
+# traffic, as logged by the peer.py instances on the named port (test.log,
+# PEER_PID) and on the console (hvc.log).
+vm_channel_peer_checks() {
+	if grep -q '^hello-from-guest$' "$VM_DIR/test.log" 2>/dev/null; then
+		vm_ok host_got_guest_bytes
+	else
+		vm_fail host_got_guest_bytes "peer log: $(head -c 200 "$VM_DIR/test.log" 2>&1)"
+	fi
+	if wait "$1" && grep -q '^CLOSE$' "$VM_DIR/test.log"; then
+		vm_ok host_peer_closed_on_request
+	else
+		vm_fail host_peer_closed_on_request "peer exited with $?"
+	fi
+	if grep -q 'hello-over-hvc' "$VM_DIR/hvc.log" 2>/dev/null; then
+		vm_ok host_got_hvc_bytes
+	else
+		vm_fail host_got_hvc_bytes "console peer log: $(head -c 200 "$VM_DIR/hvc.log" 2>&1)"
+	fi
+}

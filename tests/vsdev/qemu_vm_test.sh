@@ -97,21 +97,7 @@ test_peer=$VM_LAST_PID
 vm_spawn python3 "$vm_here/peer.py" "$con_sock" "$VM_DIR/hvc.log" "$vm_timeout"
 vm_wait
 
-if grep -q '^hello-from-guest$' "$VM_DIR/test.log" 2>/dev/null; then
-	vm_ok host_got_guest_bytes
-else
-	vm_fail host_got_guest_bytes "peer log: $(head -c 200 "$VM_DIR/test.log" 2>&1)"
-fi
-if wait "$test_peer" && grep -q '^CLOSE$' "$VM_DIR/test.log"; then
-	vm_ok host_peer_closed_on_request
-else
-	vm_fail host_peer_closed_on_request "peer exited with $?"
-fi
-if grep -q 'hello-over-hvc' "$VM_DIR/hvc.log" 2>/dev/null; then
-	vm_ok host_got_hvc_bytes
-else
-	vm_fail host_got_hvc_bytes "console peer log: $(head -c 200 "$VM_DIR/hvc.log" 2>&1)"
-fi
+vm_channel_peer_checks "$test_peer"
 # Our device must not have declared the guest broken along the way.
 if grep -qa 'virtio-serial' "$VSDEV_QEMU_ERR" 2>/dev/null; then
 	vm_fail device_never_broken "$(grep -a 'virtio-serial' "$VSDEV_QEMU_ERR" | head -2)"
