@@ -5,6 +5,9 @@
 #   info KEY VALUE...       report a measurement (not counted)
 #   check NAME CMD ARGS...  run CMD; ok if it exits 0, else fail with its output
 #   port_dev NAME           print /dev/vportNpM of the port called NAME
+#   expect_rc NAME RC ERE CMD ARGS...
+#                           run CMD; ok if it exits RC and its output matches
+#                           ERE (empty: any); leaves its output in $out
 
 ok() { echo "VMTEST ok $1"; }
 fail() {
@@ -21,6 +24,20 @@ check() {
 		ok "$n"
 	else
 		fail "$n" "rc=$?: $out"
+	fi
+}
+
+expect_rc() {
+	n=$1 want=$2 ere=$3
+	shift 3
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		fail "$n" "rc=$rc, want $want: $out"
+	elif [ -n "$ere" ] && ! echo "$out" | grep -qE "$ere"; then
+		fail "$n" "output lacks /$ere/: $out"
+	else
+		ok "$n"
 	fi
 }
 

@@ -13,15 +13,7 @@ done
 fa() {
 	n=$1 want=$2 ere=$3
 	shift 3
-	out=$(fence_vserial -t 20 "$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$n" "rc=$rc, want $want: $out"
-	elif [ -n "$ere" ] && ! echo "$out" | grep -qE "$ere"; then
-		fail "$n" "output lacks /$ere/: $out"
-	else
-		ok "$n"
-	fi
+	expect_rc "$n" "$want" "$ere" fence_vserial -t 20 "$@"
 	last_out=$out
 }
 

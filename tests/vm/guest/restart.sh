@@ -9,15 +9,7 @@ secs() { echo "$1 $(up)" | awk '{ printf "%.1f", $2 - $1 }'; }
 fa() {
 	n=$1 want=$2 ere=$3
 	shift 3
-	out=$(fence_vserial "$@" 2>&1)
-	rc=$?
-	if [ "$rc" -ne "$want" ]; then
-		fail "$n" "rc=$rc, want $want: $out"
-	elif [ -n "$ere" ] && ! echo "$out" | grep -qE "$ere"; then
-		fail "$n" "output lacks /$ere/: $out"
-	else
-		ok "$n"
-	fi
+	expect_rc "$n" "$want" "$ere" fence_vserial "$@"
 }
 
 fa first_status_on 0 'Status: ON' -t 45 -o status -n target
