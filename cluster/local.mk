@@ -51,3 +51,8 @@ EXTRA_DIST += tests/cluster/backend_test.sh tests/cluster/libvirt_test.sh
 # libvirtd per host, our agent on a guest channel of host 1.
 TESTS += tests/cluster/daemon_test.sh
 EXTRA_DIST += tests/cluster/daemon_test.sh
+
+# A real guest (VM rig initramfs, our agent) fences a domain on host 3 while
+# it is live-migrated from host 1 to host 2 (a UTS namespace per libvirtd).
+TESTS += tests/cluster/guest_migrate_test.sh
+EXTRA_DIST += tests/cluster/guest_migrate_test.sh
