@@ -75,6 +75,22 @@ lv_wait() {
 	done
 }
 
+# domain_xml NAME UUID: a tiny disk-less TCG domain (sits in SeaBIOS), enough
+# for libvirt to start, destroy and live-migrate.
+domain_xml() {
+	cat <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <on_poweroff>destroy</on_poweroff>
+  <devices><emulator>$(command -v qemu-system-x86_64)</emulator></devices>
+</domain>
+XML
+}
+
 # lv_stop I: destroy host I's domains, kill leftover QEMUs, stop libvirtd.
 lv_stop() {
 	local i=$1 d=$RIG_DIR/lv$1 p n

@@ -43,20 +43,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-domain_xml() {
-	cat <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <uuid>$2</uuid>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <on_poweroff>destroy</on_poweroff>
-  <devices><emulator>$(command -v qemu-system-x86_64)</emulator></devices>
-</domain>
-XML
-}
-
 # ---- the requesting guest's channel: QEMU's socket bound by socat, whose
 # pty is the guest's serial port.  socat ends when the agent closes the
 # pty; bring it back and wait for the daemon to reconnect.

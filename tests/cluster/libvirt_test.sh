@@ -66,20 +66,6 @@ until_result() {
 	return 1
 }
 
-domain_xml() {
-	cat <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <uuid>$2</uuid>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <on_poweroff>destroy</on_poweroff>
-  <devices><emulator>$(command -v qemu-system-x86_64)</emulator></devices>
-</domain>
-XML
-}
-
 t0=$SECONDS
 rig_up || { bad "rig up"; finish; }
 for i in 1 2 3; do lv_start "$i" "$RIG_DIR/lv$i.log"; done
