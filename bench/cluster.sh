@@ -40,20 +40,6 @@ bench_cluster_cleanup() {
 }
 trap bench_cluster_cleanup EXIT
 
-domain_xml() {
-	cat <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <uuid>$2</uuid>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <on_poweroff>destroy</on_poweroff>
-  <devices><emulator>$(command -v qemu-system-x86_64)</emulator></devices>
-</domain>
-XML
-}
-
 # relay G: socat binds host 1's socket for guest G, its pty is $T/G.tty.
 declare -A RELAY=()
 gsock() { if [ "$1" = g1 ]; then echo "$T/sock/g1.sock"; else echo "$T/ssock/s1.sock"; fi; }
