@@ -70,16 +70,23 @@ static void ok(struct ctx *c, const char *name)
 	c->passed++;
 }
 
+/* One "VMTEST KIND DRIVER.NAME text" line on the console. */
+static void report(struct ctx *c, const char *kind, const char *name,
+		   const char *fmt, va_list ap)
+{
+	printf("VMTEST %s %s.%s ", kind, c->driver, name);
+	vprintf(fmt, ap);
+	printf("\n");
+	fflush(stdout);
+}
+
 static void fail(struct ctx *c, const char *name, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("VMTEST fail %s.%s ", c->driver, name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	report(c, "fail", name, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 	c->failed++;
 }
 
@@ -87,12 +94,9 @@ static void info(struct ctx *c, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("VMTEST info %s.%s ", c->driver, key);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	report(c, "info", key, fmt, ap);
 	va_end(ap);
-	printf("\n");
-	fflush(stdout);
 }
 
 /*
