@@ -49,6 +49,21 @@ rig_nodes_cleanup() {
 	rig_down
 }
 
+# Node programs read commands from a fifo (NODE_FD[I]) and log to the file
+# that the test's own `log I` names.
+# say I LINE: send LINE to host I's node program.
+say() { echo "$2" >&"${NODE_FD[$1]}"; }
+
+# wait_line I ERE SECS: wait up to SECS for ERE in host I's node log.
+wait_line() {
+	local f end=$((SECONDS + $3))
+	f=$(log "$1")
+	until grep -qE "$2" "$f" 2>/dev/null; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
 # Private libvirtds, one per host (tests/vm/libvirt_ns.sh), each in its host's
 # network namespace (migration traffic uses the host's address) with a
 # mount namespace of its own for libvirt's directories.  LV_PID[I] holds

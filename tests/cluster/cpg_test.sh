@@ -47,8 +47,6 @@ node_quit() {
 	NODE_PID[$i]=
 }
 
-say() { echo "$2" >&"${NODE_FD[$1]}"; }
-
 # wait_count I ERE N SECS: host I's log has at least N lines matching ERE.
 wait_count() {
 	local f end=$((SECONDS + $4))

@@ -35,16 +35,6 @@ node_start() {
 	ip netns exec "$(rig_ns "$i")" "$bin" 3000 "$(lv_uri "$i")" <"$fifo" >>"$(log "$i")" 2>&1 &
 	NODE_PID[$i]=$!
 }
-say() { echo "$2" >&"${NODE_FD[$1]}"; }
-
-wait_line() {
-	local f end=$((SECONDS + $3))
-	f=$(log "$1")
-	until grep -qE "$2" "$f" 2>/dev/null; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
 
 # fence I OP TARGET: the result word (ok, off, EAGAIN...).  Runs in $(),
 # so the tag cannot come from a shell counter.
