@@ -333,6 +333,7 @@ static void submit(struct chan_sock *s, struct chan_call *c, int op,
 	s->calls = c;
 	s->ncalls++;
 	req = vsf_pipeline_submit(ctx->pipeline, &peer, op, target, seqno,
+				  c->version == 2 ? VSF_SUBMIT_IN_PROGRESS : 0,
 				  on_reply, c);
 	if (req)
 		c->req = req;	/* still pending, so @c is still alive */

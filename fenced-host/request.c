@@ -5,8 +5,9 @@
  *
  * Objects: a "req" is one submit.  An owner req runs the backend; a
  * duplicate that arrives while its owner runs becomes a waiter on the
- * owner's list and gets the owner's result.  Every req has a deadline timer
- * of its own.  An owner lives until its backend job finishes (the backend
+ * owner's list and gets the owner's result (v1), or is answered
+ * -EINPROGRESS at once (VSF_SUBMIT_IN_PROGRESS: v2).  Every req has a
+ * deadline timer of its own.  An owner lives until its backend job finishes (the backend
  * call cannot be abandoned); a waiter lives until it is answered.
  */
 #include "config.h"
@@ -44,6 +45,7 @@ struct vsf_req {
 	int op;
 	char target[VSF_DOMAIN_LEN];
 	uint32_t seqno;
+	unsigned int flags;		/* enum vsf_submit_flags */
 	uint64_t start_ms, deadline_ms;
 	vsf_reply_fn *fn;		/* NULL once detached */
 	void *ctx;
@@ -331,10 +333,12 @@ static int dedupe(struct vsf_req *req)
 		 "request #%llu from %s: %s %s seqno %u is a retransmit, "
 		 "%s", (unsigned long long)req->id, req->peer.desc,
 		 vsf_op_name(req->op), req->target, req->seqno,
-		 e->pending ? "joining the running request"
-			    : "answering the cached result");
-	if (!e->pending) {
-		answer_now(req, e->result);
+		 !e->pending ? "answering the cached result"
+		 : req->flags & VSF_SUBMIT_IN_PROGRESS
+			     ? "answering in progress"
+			     : "joining the running request");
+	if (!e->pending || req->flags & VSF_SUBMIT_IN_PROGRESS) {
+		answer_now(req, e->pending ? -EINPROGRESS : e->result);
 		return DEDUPE_ANSWERED;
 	}
 	req->owner = e->owner;
@@ -348,7 +352,7 @@ static int dedupe(struct vsf_req *req)
 static struct vsf_req *req_new(struct vsf_pipeline *p,
 			       const struct vsf_peer *peer, int op,
 			       const char *target, uint32_t seqno,
-			       vsf_reply_fn *fn, void *ctx)
+			       unsigned int flags, vsf_reply_fn *fn, void *ctx)
 {
 	struct vsf_req *req = calloc(1, sizeof(*req));
 
@@ -360,6 +364,7 @@ static struct vsf_req *req_new(struct vsf_pipeline *p,
 	req->op = op;
 	vsf_strlcpy(req->target, target ? target : "", sizeof(req->target));
 	req->seqno = seqno;
+	req->flags = flags;
 	req->fn = fn;
 	req->ctx = ctx;
 	req->start_ms = vsf_loop_now(p->cfg.loop);
@@ -375,15 +380,24 @@ static bool needs_acl(int op)
 struct vsf_req *vsf_pipeline_submit(struct vsf_pipeline *p,
 				    const struct vsf_peer *peer, int op,
 				    const char *target, uint32_t seqno,
+				    unsigned int flags,
 				    vsf_reply_fn *fn, void *ctx)
 {
-	struct vsf_req *req = req_new(p, peer, op, target, seqno, fn, ctx);
+	struct vsf_req *req = req_new(p, peer, op, target, seqno, flags, fn,
+				      ctx);
 	struct target *t;
 
 	if (!req) {
 		fn(ctx, NULL, -ENOMEM, NULL);
 		return NULL;
 	}
+	/*
+	 * Stopping: nothing new starts.  A request that started nothing is
+	 * on no list vsf_pipeline_free() walks (a HOSTLIST never is), so it
+	 * is answered and freed here.
+	 */
+	if (p->freeing)
+		return answer_now(req, -ECANCELED);
 	if (op == VSF_OP_NULL)
 		return answer_now(req, -EOPNOTSUPP);	/* stock: 1 */
 	if (op == VSF_OP_DEVSTATUS)

@@ -4,8 +4,10 @@
  *   listener decodes (and verifies) the frame, names the peer
  *     -> vsf_pipeline_submit()
  *        -> dedupe: the same (source, op, seqno, target) within the history
- *           window is answered with the cached result, or joins the
- *           original while it is still running (stock drops duplicates)
+ *           window is answered with the cached result; while the original
+ *           has not finished, a duplicate joins it and gets its result,
+ *           or, if submitted with VSF_SUBMIT_IN_PROGRESS (v2), is answered
+ *           -EINPROGRESS at once (stock drops duplicates)
  *        -> ACL (groups): OFF/ON/REBOOT/STATUS checked, HOSTLIST filtered,
  *           NULL/DEVSTATUS not checked
  *        -> backend on a worker thread; requests for one target run one at
@@ -57,6 +59,18 @@ struct vsf_pipeline_cfg {
 	unsigned int history_cap;
 };
 
+/* Flags for vsf_pipeline_submit(). */
+enum vsf_submit_flags {
+	/*
+	 * The protocol can say "still running" (v2 IN_PROGRESS, which ends
+	 * that attempt; the guest asks again with the same id): answer a
+	 * duplicate of an unfinished request -EINPROGRESS now.  Without it
+	 * (v1, whose result byte has no such value) the duplicate waits
+	 * for the original's result.
+	 */
+	VSF_SUBMIT_IN_PROGRESS = 1u << 0,
+};
+
 struct vsf_pipeline *vsf_pipeline_new(const struct vsf_pipeline_cfg *cfg);
 /*
  * Shutdown order: vsf_pipeline_stop() (nothing new starts), free the
@@ -67,13 +81,16 @@ void vsf_pipeline_stop(struct vsf_pipeline *p);
 struct vsf_pipeline *vsf_pipeline_free(struct vsf_pipeline *p);
 
 /*
- * Submit a decoded request.  Returns the request while it is pending, or
- * NULL when @fn was already called (cached, denied, trivial op, OOM).  The
- * listener must keep the pointer only to vsf_req_detach() it.
+ * Submit a decoded request (@flags: enum vsf_submit_flags).  Returns the
+ * request while it is pending, or NULL when @fn was already called
+ * (cached, in progress, denied, trivial op, OOM, or -ECANCELED after
+ * vsf_pipeline_stop()).  The listener must keep the pointer only to
+ * vsf_req_detach() it.
  */
 struct vsf_req *vsf_pipeline_submit(struct vsf_pipeline *p,
 				    const struct vsf_peer *peer, int op,
 				    const char *target, uint32_t seqno,
+				    unsigned int flags,
 				    vsf_reply_fn *fn, void *ctx);
 
 /* The listener's context is going away: never call its reply function. */

@@ -240,7 +240,7 @@ static void submit(struct tcp_conn *c)
 	c->timer = 0;	/* the pipeline has its own deadline */
 	set_events(c);
 	r = vsf_pipeline_submit(c->tl->base.ctx->pipeline, &c->peer,
-				c->req.op, c->req.domain, c->req.seqno,
+				c->req.op, c->req.domain, c->req.seqno, 0,
 				on_reply, c);
 	if (r)
 		c->pending = r;
