@@ -27,6 +27,9 @@ TESTS += tests/vsdev/kmod_conform_test.sh
 TESTS += tests/vsdev/agent_e2e_test.sh
 # Our migration stream vs stock QEMU's "virtio-console" v3 (no boot).
 TESTS += tests/vsdev/mig_compat_test.sh
+# The migration cut: unread host bytes move with the device state, the
+# source refuses later writes, a failed migration's source recovers (no boot).
+TESTS += tests/vsdev/mig_cut_test.sh
 # Real libvirtd, unchanged <channel> XML, guest A fences guest B (2 guests).
 TESTS += tests/vsdev/libvirt_e2e_test.sh
 check_PROGRAMS += tests/vsdev/migprobe
@@ -36,6 +39,7 @@ EXTRA_DIST += hw-virtio-serial/build-qemu.sh hw-virtio-serial/qemu \
 	hw-virtio-serial/README.md tests/vsdev/qemu_vm_test.sh \
 	tests/vsdev/migrate_vm_test.sh tests/vsdev/kmod_conform_test.sh \
 	tests/vsdev/agent_e2e_test.sh tests/vsdev/mig_compat_test.sh \
+	tests/vsdev/mig_cut_test.sh \
 	tests/vsdev/libvirt_e2e_test.sh \
 	tests/vsdev/our-qemu.sh tests/vsdev/on-our-qemu.sh \
 	tests/vsdev/migpeer.py tests/vsdev/guest

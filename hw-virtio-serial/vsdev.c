@@ -10,6 +10,8 @@
  *    one of each kind per port and two PORT_OPENs), so a guest that posts
  *    no control buffers cannot make us grow.
  *  - Once broken, no transport op but drop() is called until reset.
+ *  - held_ports counts the ports whose held_len is non-zero; a port's held
+ *    bytes reach the guest before any byte written later.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -42,6 +44,9 @@ struct port {
 	struct vsdev_buf tx_buf;
 	uint32_t rx_count;	/* popped receive buffers, oldest first */
 	struct vsdev_buf rx_buf[VSDEV_RX_STASH];
+	uint8_t *held;		/* host bytes handed over (vsdev_port_hold): */
+	uint32_t held_off;	/* held[held_off..held_off+held_len) is still */
+	uint32_t held_len;	/* to be delivered; NULL when held_len is 0 */
 };
 
 struct vsdev {
@@ -62,6 +67,7 @@ struct vsdev {
 	/* ports with tx work, served one chain each in turn: a ring */
 	uint32_t *runq;
 	uint32_t run_head, run_len;
+	uint32_t held_ports;	/* ports with held bytes */
 	struct vsdev_stats stats;
 	struct vsdev_buf scratch;	/* chains handled and completed at once */
 	uint8_t bounce[BOUNCE_SIZE];
@@ -473,6 +479,7 @@ static void ctrl_tx(struct vsdev *dev, int *budget)
 /* ---- data, guest -> host --------------------------------------------- */
 
 static void rx_drop_all(struct vsdev *dev, struct port *p);
+static void held_flush_all(struct vsdev *dev);
 
 static void runq_add(struct vsdev *dev, struct port *p)
 {
@@ -571,6 +578,7 @@ int vsdev_service(struct vsdev *dev)
 
 	if (dev->broken)
 		return -EIO;
+	held_flush_all(dev);
 	if (dev->ctrl_tx_pending)
 		ctrl_tx(dev, &budget);
 	while (budget > 0 && dev->run_len && !dev->broken) {
@@ -610,34 +618,17 @@ static uint64_t rx_room(const struct port *p)
 	return room;
 }
 
-size_t vsdev_port_write_room(struct vsdev *dev, uint32_t id)
+/*
+ * Copy up to len bytes into the port's receive buffers, popping more as
+ * needed, and complete each buffer used.  Returns the bytes placed; the
+ * caller notifies.
+ */
+static size_t rx_fill(struct vsdev *dev, struct port *p, const uint8_t *src,
+		      size_t len)
 {
-	struct port *p = find_port(dev, id);
-	uint64_t room;
-
-	if (!p || !can_write(dev, p))
-		return 0;
-	while (p->rx_count < VSDEV_RX_STASH && rx_room(p) < ROOM_TARGET) {
-		if (pop_checked(dev, vsdev_rx_vq(id), &p->rx_buf[p->rx_count],
-				false) < 0)
-			break;
-		p->rx_count++;
-	}
-	room = dev->broken ? 0 : rx_room(p);
-	return room > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)room;
-}
-
-ssize_t vsdev_port_write(struct vsdev *dev, uint32_t id, const void *buf,
-			 size_t len)
-{
-	struct port *p = find_port(dev, id);
-	const uint8_t *src = buf;
+	unsigned int vq = vsdev_rx_vq(p->id);
 	size_t done = 0;
 
-	if (!p)
-		return -ENOENT;
-	if (!can_write(dev, p))
-		return 0;
 	while (done < len) {
 		struct vsdev_buf *b = &p->rx_buf[0];
 		uint64_t cap;
@@ -645,7 +636,7 @@ ssize_t vsdev_port_write(struct vsdev *dev, uint32_t id, const void *buf,
 		int r;
 
 		if (!p->rx_count) {
-			if (pop_checked(dev, vsdev_rx_vq(id), b, false) < 0)
+			if (pop_checked(dev, vq, b, false) < 0)
 				break;
 			p->rx_count = 1;
 		}
@@ -656,13 +647,128 @@ ssize_t vsdev_port_write(struct vsdev *dev, uint32_t id, const void *buf,
 			fail(dev, r);
 			break;
 		}
-		dev->t->ops->push(dev->t, vsdev_rx_vq(id), b, (uint32_t)n);
+		dev->t->ops->push(dev->t, vq, b, (uint32_t)n);
 		rx_shift(p);
 		done += n;
 	}
+	return done;
+}
+
+/* Held bytes need the guest's end open, not the host's (it let go). */
+static bool can_deliver_held(const struct vsdev *dev, const struct port *p)
+{
+	return !dev->broken && dev->driver_ok &&
+	       (p->guest_connected || !is_multiport(dev));
+}
+
+static void held_drop(struct vsdev *dev, struct port *p)
+{
+	if (p->held_len)
+		dev->held_ports--;
+	free(p->held);
+	p->held = NULL;
+	p->held_off = 0;
+	p->held_len = 0;
+}
+
+/*
+ * Deliver what the guest has room for of the port's held bytes.  Returns
+ * true when none are left.
+ */
+static bool held_flush(struct vsdev *dev, struct port *p)
+{
+	size_t n;
+
+	if (!p->held_len)
+		return true;
+	if (!can_deliver_held(dev, p))
+		return false;
+	n = rx_fill(dev, p, p->held + p->held_off, p->held_len);
+	if (n)
+		dev->t->ops->notify(dev->t, vsdev_rx_vq(p->id));
+	p->held_off += (uint32_t)n;
+	p->held_len -= (uint32_t)n;
+	if (p->held_len)
+		return false;
+	held_drop(dev, p);
+	return true;
+}
+
+/*
+ * From the service path: a backend whose bytes were refused while held
+ * ones waited hears writable() once they are all out.
+ */
+static void held_flush_all(struct vsdev *dev)
+{
+	for (uint32_t i = 0; dev->held_ports && i < dev->max_ports; i++) {
+		struct port *p = dev->ports[i];
+
+		if (p && p->held_len && held_flush(dev, p) &&
+		    can_write(dev, p) && p->ops && p->ops->writable)
+			p->ops->writable(p->opaque);
+	}
+}
+
+ssize_t vsdev_port_hold(struct vsdev *dev, uint32_t id, const void *buf,
+			size_t len)
+{
+	struct port *p = find_port(dev, id);
+	uint8_t *nb;
+	size_t n;
+
+	if (!p)
+		return -ENOENT;
+	n = VSDEV_HELD_MAX - p->held_len;
+	if (len < n)
+		n = len;
+	if (!n)
+		return 0;
+	if (p->held_off) {	/* keep the bytes at the front */
+		memmove(p->held, p->held + p->held_off, p->held_len);
+		p->held_off = 0;
+	}
+	nb = realloc(p->held, p->held_len + n);
+	if (!nb)
+		return -ENOMEM;
+	memcpy(nb + p->held_len, buf, n);
+	if (!p->held_len)
+		dev->held_ports++;
+	p->held = nb;
+	p->held_len += (uint32_t)n;
+	return (ssize_t)n;
+}
+
+ssize_t vsdev_port_write(struct vsdev *dev, uint32_t id, const void *buf,
+			 size_t len)
+{
+	struct port *p = find_port(dev, id);
+	size_t done;
+
+	if (!p)
+		return -ENOENT;
+	if (!held_flush(dev, p) || !can_write(dev, p))
+		return 0;
+	done = rx_fill(dev, p, buf, len);
 	if (done)
 		dev->t->ops->notify(dev->t, vsdev_rx_vq(id));
 	return (ssize_t)done;
+}
+
+size_t vsdev_port_write_room(struct vsdev *dev, uint32_t id)
+{
+	struct port *p = find_port(dev, id);
+	uint64_t room;
+
+	if (!p || !held_flush(dev, p) || !can_write(dev, p))
+		return 0;
+	while (p->rx_count < VSDEV_RX_STASH && rx_room(p) < ROOM_TARGET) {
+		if (pop_checked(dev, vsdev_rx_vq(id), &p->rx_buf[p->rx_count],
+				false) < 0)
+			break;
+		p->rx_count++;
+	}
+	room = dev->broken ? 0 : rx_room(p);
+	return room > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)room;
 }
 
 /* ---- queue kicks ----------------------------------------------------- */
@@ -811,6 +917,7 @@ int vsdev_port_remove(struct vsdev *dev, uint32_t id)
 		dev->t->ops->drop(dev->t, vsdev_tx_vq(id), &p->tx_buf);
 	}
 	rx_drop_all(dev, p);
+	held_drop(dev, p);
 	add_pending = ctrl_purge(dev, id);
 	if (p->announced && !add_pending) {
 		dev->gone[id] = true;
@@ -875,6 +982,7 @@ int vsdev_port_info(const struct vsdev *dev, uint32_t id,
 		.host_connected = p->host_connected,
 		.throttled = p->throttled,
 		.console = p->console,
+		.held = p->held_len,
 	};
 	return 0;
 }
@@ -913,8 +1021,11 @@ struct vsdev *vsdev_free(struct vsdev *dev)
 {
 	if (!dev)
 		return NULL;
-	for (uint32_t i = 0; dev->ports && i < dev->max_ports; i++)
+	for (uint32_t i = 0; dev->ports && i < dev->max_ports; i++) {
+		if (dev->ports[i])
+			free(dev->ports[i]->held);
 		free(dev->ports[i]);
+	}
 	free(dev->ports);
 	free(dev->gone);
 	free(dev->ctrlq);
@@ -1047,8 +1158,26 @@ struct vsdev_state *vsdev_state_alloc(uint32_t nports, uint32_t nctrl)
 	return st;
 }
 
+uint8_t *vsdev_state_held_alloc(struct vsdev_state *st, uint32_t i,
+				uint32_t len)
+{
+	struct vsdev_port_state *ps;
+
+	if (i >= st->nports || len > VSDEV_HELD_MAX)
+		return NULL;
+	ps = &st->ports[i];
+	free(ps->held);
+	ps->held = len ? malloc(len) : NULL;
+	ps->held_len = ps->held ? len : 0;
+	return ps->held;
+}
+
 struct vsdev_state *vsdev_state_free(struct vsdev_state *st)
 {
+	if (!st)
+		return NULL;
+	for (uint32_t i = 0; i < st->nports; i++)
+		free(st->ports[i].held);
 	free(st);
 	return NULL;
 }
@@ -1087,6 +1216,11 @@ struct vsdev_state *vsdev_state_get(const struct vsdev *dev)
 			ps->tx_buf = p->tx_buf;
 		ps->rx_count = p->rx_count;
 		memcpy(ps->rx_buf, p->rx_buf, p->rx_count * sizeof(*p->rx_buf));
+		if (p->held_len &&
+		    !vsdev_state_held_alloc(st, n - 1, p->held_len))
+			return vsdev_state_free(st);
+		if (p->held_len)
+			memcpy(ps->held, p->held + p->held_off, p->held_len);
 	}
 	for (uint32_t i = 0; i < dev->ctrl_len; i++)
 		st->ctrl[i] = dev->ctrlq[(dev->ctrl_head + i) % dev->ctrl_cap];
@@ -1125,6 +1259,8 @@ static int port_state_check(const struct vsdev *dev,
 	for (uint32_t i = 0; i < ps->rx_count; i++)
 		if (!buf_ok(&ps->rx_buf[i], false))
 			return -EPROTO;
+	if (ps->held_len > VSDEV_HELD_MAX || (ps->held_len && !ps->held))
+		return -EPROTO;
 	return 0;
 }
 
@@ -1159,12 +1295,38 @@ static int state_check(const struct vsdev *dev, const struct vsdev_state *st)
 	return 0;
 }
 
+/* Copies of the state's held bytes, made before anything changes. */
+static uint8_t **held_copies(const struct vsdev_state *st)
+{
+	uint8_t **c = calloc(st->nports ? st->nports : 1, sizeof(*c));
+
+	for (uint32_t i = 0; c && i < st->nports; i++) {
+		const struct vsdev_port_state *ps = &st->ports[i];
+
+		if (!ps->held_len)
+			continue;
+		c[i] = malloc(ps->held_len);
+		if (!c[i]) {
+			while (i--)
+				free(c[i]);
+			free(c);
+			return NULL;
+		}
+		memcpy(c[i], ps->held, ps->held_len);
+	}
+	return c;
+}
+
 int vsdev_state_set(struct vsdev *dev, const struct vsdev_state *st)
 {
 	int r = state_check(dev, st);
+	uint8_t **held;
 
 	if (r < 0)
 		return r;
+	held = held_copies(st);
+	if (!held)
+		return -ENOMEM;
 	vsdev_reset(dev);
 	dev->acked = st->features;
 	dev->driver_ok = st->driver_ok;
@@ -1185,6 +1347,13 @@ int vsdev_state_set(struct vsdev *dev, const struct vsdev_state *st)
 			p->tx_buf = ps->tx_buf;
 		p->rx_count = ps->rx_count;
 		memcpy(p->rx_buf, ps->rx_buf, ps->rx_count * sizeof(*p->rx_buf));
+		/* The source's held bytes replace ours: they come first. */
+		held_drop(dev, p);
+		if (ps->held_len) {
+			p->held = held[i];
+			p->held_len = ps->held_len;
+			dev->held_ports++;
+		}
 		/* Throttle is not carried: the destination retries at once. */
 		set_guest_connected(dev, p, ps->guest_connected);
 		/* Our backend's state wins; tell the guest if it differs. */
@@ -1194,5 +1363,6 @@ int vsdev_state_set(struct vsdev *dev, const struct vsdev_state *st)
 				   p->host_connected);
 		runq_add(dev, p);
 	}
+	free(held);
 	return 0;
 }

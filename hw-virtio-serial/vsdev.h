@@ -38,6 +38,7 @@ enum {
 	VSDEV_NAME_MAX = 255,		/* bytes of a port name */
 	VSDEV_ID_AUTO = 0xffffffffu,	/* vsdev_port_add(): pick an id */
 	VSDEV_BUDGET = 256,		/* chains per vsdev_service() call */
+	VSDEV_HELD_MAX = 1 << 20,	/* host->guest bytes a port may hold */
 };
 
 /* Control queues and the per-port data queue numbers. */
@@ -227,15 +228,31 @@ int vsdev_port_set_host_connected(struct vsdev *dev, uint32_t id, bool on);
 /*
  * Host->guest.  write_room() is a lower bound of what the next write will
  * accept (it may pop receive buffers to find out); 0 while the port is not
- * open on both sides.  write() returns the bytes accepted (possibly 0),
- * or -ENOENT for an unknown port.  Bytes are never held back: each write
- * completes the receive buffers it used.
+ * open on both sides or still holds bytes (vsdev_port_hold: they go
+ * first, and both calls try to deliver them).  write() returns the bytes
+ * accepted (possibly 0), or -ENOENT for an unknown port.  Written bytes
+ * are never held back: each write completes the receive buffers it used.
  */
 size_t vsdev_port_write_room(struct vsdev *dev, uint32_t id);
 ssize_t vsdev_port_write(struct vsdev *dev, uint32_t id, const void *buf,
 			 size_t len);
 /* The backend can take data again: resume the held chain. */
 int vsdev_port_unthrottle(struct vsdev *dev, uint32_t id);
+/*
+ * Host->guest bytes the backend hands over because it is about to stop
+ * taking them (the migration cut in qemu/: unread socket bytes at the
+ * moment the device state is saved).  The core holds them and delivers
+ * them to the guest before anything later: while any are held,
+ * write_room() is 0 and write() takes nothing.  They are delivered once
+ * the guest has the port open, whether or not the host end is still
+ * connected (the backend already gave them up), survive a device reset
+ * like bytes still in a socket would, are dropped with the port, and are
+ * part of the migration state.  Returns the bytes taken: fewer than len
+ * only when the port would hold more than VSDEV_HELD_MAX; -ENOENT for an
+ * unknown port, -ENOMEM.  Allocates (this is not a data-path call).
+ */
+ssize_t vsdev_port_hold(struct vsdev *dev, uint32_t id, const void *buf,
+			size_t len);
 
 struct vsdev_port_info {
 	bool guest_ready;	/* guest sent PORT_READY(1) */
@@ -243,6 +260,7 @@ struct vsdev_port_info {
 	bool host_connected;
 	bool throttled;
 	bool console;
+	uint32_t held;		/* host->guest bytes held (vsdev_port_hold) */
 };
 int vsdev_port_info(const struct vsdev *dev, uint32_t id,
 		    struct vsdev_port_info *pi);
@@ -254,12 +272,14 @@ int vsdev_port_info(const struct vsdev *dev, uint32_t id,
  * cookie and restores it on the destination before vsdev_state_set().
  * vsdev_state_set() validates everything (it comes from the wire):
  * -EINVAL for a different max_ports or port set, -EPROTO for inconsistent
- * fields, -EOPNOTSUPP for an unknown version.  On the destination, the
+ * fields (a held_len above VSDEV_HELD_MAX, or without its bytes, is one),
+ * -EOPNOTSUPP for an unknown version, -ENOMEM; on error the device is
+ * unchanged.  Held bytes are copied (st keeps its own).  On the destination, the
  * destination's host connection state wins and is announced if it differs.
  * vsdev_state_set() touches no queue: held data and pending messages move
  * at the transport's next vsdev_service() call (once the VM runs).
  */
-#define VSDEV_STATE_VERSION 1
+#define VSDEV_STATE_VERSION 2	/* 2: held host->guest bytes */
 struct vsdev_port_state {
 	uint32_t id;
 	uint8_t guest_ready, guest_connected, host_connected, announced;
@@ -268,6 +288,8 @@ struct vsdev_port_state {
 	struct vsdev_buf tx_buf;	/* valid if tx_held */
 	uint32_t rx_count;		/* 0..VSDEV_RX_STASH */
 	struct vsdev_buf rx_buf[VSDEV_RX_STASH];
+	uint32_t held_len;		/* 0..VSDEV_HELD_MAX */
+	uint8_t *held;			/* held_len bytes, owned by the state */
 };
 struct vsdev_ctrl_msg {
 	uint32_t id;
@@ -285,6 +307,15 @@ struct vsdev_state {
 };
 struct vsdev_state *vsdev_state_get(const struct vsdev *dev);
 struct vsdev_state *vsdev_state_alloc(uint32_t nports, uint32_t nctrl);
+/*
+ * Give ports[i] a held buffer of len bytes for a loader to fill (its
+ * held/held_len); NULL if i >= nports, len > VSDEV_HELD_MAX (a stream
+ * asking for more is hostile or not ours), or out of memory.
+ * vsdev_state_free() frees it.
+ */
+uint8_t *vsdev_state_held_alloc(struct vsdev_state *st, uint32_t i,
+				uint32_t len);
+/* Frees the state and every held buffer in it; accepts NULL. */
 struct vsdev_state *vsdev_state_free(struct vsdev_state *st);
 int vsdev_state_set(struct vsdev *dev, const struct vsdev_state *st);
 

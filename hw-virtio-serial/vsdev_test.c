@@ -852,6 +852,95 @@ TEST(short_control_rx_buffer_breaks_device_not_truncates)
 	rig_free(r);
 }
 
+/* ---- held host bytes (the migration cut) ----------------------------- */
+
+TEST(held_bytes_reach_guest_before_later_writes)
+{
+	struct rig *r = rig_two_ports();
+	struct vsdev_port_info pi;
+	char out[64];
+
+	CHECK_ERR(vsdev_port_hold(r->dev, 1, "abc", 3), 3);
+	CHECK_ERR(vsdev_port_hold(r->dev, 1, "de", 2), 2);
+	CHECK_ERR(vsdev_port_info(r->dev, 1, &pi), 0);
+	CHECK_ERR(pi.held, 5);
+	CHECK_ERR(vsdev_port_write(r->dev, 1, "XY", 2), 2);	/* held first */
+	CHECK_ERR(guest_recv(r, 1, out, sizeof(out)), 7);
+	CHECK_STR(out, "abcdeXY");
+	CHECK_ERR(vsdev_port_info(r->dev, 1, &pi), 0);
+	CHECK_ERR(pi.held, 0);
+	CHECK_ERR(vsdev_port_hold(r->dev, 9, "x", 1), -ENOENT);
+	rig_free(r);
+}
+
+TEST(held_bytes_block_writes_until_the_guest_has_room)
+{
+	struct rig *r = rig_new(4, 16);
+	char out[64];
+
+	rig_port(r, 1, 1, "p", false);
+	vsdev_port_set_host_connected(r->dev, 1, true);
+	fake_driver_start(r->f, 8);
+	saw(r, 0, 0, 0);
+	fake_add_in(r->f, vsdev_rx_vq(1), 4);
+	fake_send_ctrl(r->f, 1, VSDEV_PORT_READY, 1);
+	fake_send_ctrl(r->f, 1, VSDEV_PORT_OPEN, 1);
+	CHECK_ERR(vsdev_port_hold(r->dev, 1, "0123456789", 10), 10);
+	/* Four held bytes fit; the backend's own bytes must wait. */
+	CHECK_ERR(vsdev_port_write_room(r->dev, 1), 0);
+	CHECK_ERR(vsdev_port_write(r->dev, 1, "new", 3), 0);
+	CHECK_ERR(guest_recv(r, 1, out, sizeof(out)), 4);
+	CHECK_STR(out, "0123");
+	/* A posted buffer takes the rest; then the backend hears writable. */
+	fake_add_in(r->f, vsdev_rx_vq(1), 64);
+	r->tb[1].writable_calls = 0;
+	fake_kick(r->f, vsdev_rx_vq(1));
+	CHECK_ERR(guest_recv(r, 1, out, sizeof(out)), 6);
+	CHECK_STR(out, "456789");
+	CHECK(r->tb[1].writable_calls >= 1);
+	fake_add_in(r->f, vsdev_rx_vq(1), 64);
+	CHECK_ERR(vsdev_port_write(r->dev, 1, "new", 3), 3);
+	CHECK_ERR(guest_recv(r, 1, out, sizeof(out)), 3);
+	CHECK_STR(out, "new");
+	rig_free(r);
+}
+
+TEST(held_bytes_wait_for_guest_open_not_for_host)
+{
+	struct rig *r = rig_two_ports();
+	char out[64];
+
+	fake_send_ctrl(r->f, 1, VSDEV_PORT_OPEN, 0);
+	vsdev_port_set_host_connected(r->dev, 1, false);
+	CHECK_ERR(vsdev_port_hold(r->dev, 1, "kept", 4), 4);
+	CHECK_ERR(vsdev_service(r->dev), 0);
+	CHECK_ERR(guest_recv(r, 1, out, sizeof(out)), 0);
+	/* A reset keeps them, like bytes still in a socket. */
+	vsdev_reset(r->dev);
+	rig_open(r, (uint32_t[]){ 1 }, 1);
+	CHECK_ERR(guest_recv(r, 1, out, sizeof(out)), 4);
+	CHECK_STR(out, "kept");
+	rig_free(r);
+}
+
+TEST(hold_is_bounded_and_removal_drops_it)
+{
+	struct rig *r = rig_two_ports();
+	uint8_t *big = calloc(1, VSDEV_HELD_MAX + 16);
+	struct vsdev_port_info pi;
+
+	CHECK(big != NULL);
+	fake_send_ctrl(r->f, 2, VSDEV_PORT_OPEN, 0);	/* nothing delivered */
+	CHECK_ERR(vsdev_port_hold(r->dev, 2, big, VSDEV_HELD_MAX - 4), VSDEV_HELD_MAX - 4);
+	CHECK_ERR(vsdev_port_hold(r->dev, 2, big, 16), 4);
+	CHECK_ERR(vsdev_port_hold(r->dev, 2, big, 16), 0);
+	CHECK_ERR(vsdev_port_info(r->dev, 2, &pi), 0);
+	CHECK_ERR(pi.held, VSDEV_HELD_MAX);
+	CHECK_ERR(vsdev_port_remove(r->dev, 2), 0);
+	free(big);
+	rig_free(r);		/* ASan: nothing leaks */
+}
+
 /* ---- migration ------------------------------------------------------- */
 
 TEST(save_load_round_trip_keeps_bytes_in_flight)
@@ -950,6 +1039,87 @@ TEST(state_load_rejects_inconsistent_streams)
 	bad.features = st->features;
 	CHECK_ERR(vsdev_state_set(r->dev, &bad), 0);
 	vsdev_state_free(st);
+	rig_free(r);
+}
+
+TEST(save_load_carries_held_bytes_exactly_once)
+{
+	struct rig *r = rig_two_ports();
+	struct vsdev_config cfg = { .max_ports = 4, .emerg_write = true };
+	struct tb nb = { .accept = (size_t)-1, .budget = (size_t)-1 };
+	struct vsdev_port_config pc1 = { 1, "org.test.one", false, &tb_ops, &nb };
+	struct vsdev_port_config pc2 = { 2, "org.test.two", false, &tb_ops, &nb };
+	enum { N = 40000 };	/* more than the guest's 8 x 4096 buffers */
+	static char want[N + 1], got[N + 64];
+	struct vsdev_state *st;
+	struct vsdev_port_info pi;
+	struct vsdev *b;
+	size_t n;
+
+	for (int i = 0; i < N; i++)
+		want[i] = (char)('a' + i % 26);
+	want[N] = 'Z';
+	CHECK_ERR(vsdev_port_hold(r->dev, 1, want, N), N);
+	CHECK_ERR(vsdev_service(r->dev), 0);
+	n = guest_recv(r, 1, got, sizeof(got));
+	CHECK_ERR(n, 8 * 4096);
+	st = vsdev_state_get(r->dev);
+	CHECK(st != NULL);
+	CHECK_ERR(st->ports[0].held_len, N - 8 * 4096);
+	CHECK_MEM(st->ports[0].held, want + n, N - n);
+
+	CHECK_ERR(vsdev_new(&cfg, &r->f->t, &b), 0);
+	CHECK_ERR(vsdev_port_add(b, &pc1), 1);
+	CHECK_ERR(vsdev_port_add(b, &pc2), 2);
+	vsdev_port_set_host_connected(b, 1, true);
+	vsdev_free(r->dev);
+	r->dev = r->f->dev = b;
+	CHECK_ERR(vsdev_state_set(b, st), 0);
+	vsdev_state_free(st);			/* b has its own copy */
+	CHECK_ERR(vsdev_port_info(b, 1, &pi), 0);
+	CHECK_ERR(pi.held, N - 8 * 4096);
+	/* The destination's own bytes wait behind the source's. */
+	CHECK_ERR(vsdev_port_write(b, 1, "Z", 1), 0);
+	for (int k = 0; k < 4; k++)
+		fake_add_in(r->f, vsdev_rx_vq(1), 4096);
+	fake_kick(r->f, vsdev_rx_vq(1));
+	CHECK_ERR(vsdev_port_write(b, 1, "Z", 1), 1);
+	n += guest_recv(r, 1, got + n, sizeof(got) - n);
+	CHECK_ERR(n, N + 1);
+	CHECK_MEM(got, want, N + 1);
+	rig_free(r);
+}
+
+TEST(state_load_refuses_bad_held_bytes_and_changes_nothing)
+{
+	struct rig *r = rig_two_ports();
+	struct vsdev_state *st;
+	struct vsdev_port_info pi;
+	uint8_t *hb;
+
+	fake_send_ctrl(r->f, 1, VSDEV_PORT_OPEN, 0);
+	CHECK_ERR(vsdev_port_hold(r->dev, 1, "mine", 4), 4);
+	st = vsdev_state_get(r->dev);
+	CHECK(st != NULL);
+	CHECK(vsdev_state_held_alloc(st, 0, VSDEV_HELD_MAX + 1) == NULL);
+	CHECK(vsdev_state_held_alloc(st, 2, 1) == NULL);	/* no such port */
+	CHECK_ERR(st->ports[0].held_len, 4);	/* refusals change nothing */
+	hb = vsdev_state_held_alloc(st, 0, 3);
+	CHECK(hb != NULL);
+	memcpy(hb, "new", 3);
+	st->ports[0].held_len = VSDEV_HELD_MAX + 1;
+	CHECK_ERR(vsdev_state_set(r->dev, st), -EPROTO);
+	st->ports[1].held_len = 5;		/* length without bytes */
+	st->ports[0].held_len = 3;
+	CHECK_ERR(vsdev_state_set(r->dev, st), -EPROTO);
+	CHECK_ERR(vsdev_port_info(r->dev, 1, &pi), 0);
+	CHECK_ERR(pi.held, 4);			/* untouched by the refusals */
+	st->ports[1].held_len = 0;
+	CHECK_ERR(vsdev_state_set(r->dev, st), 0);
+	CHECK_ERR(vsdev_port_info(r->dev, 1, &pi), 0);
+	CHECK_ERR(pi.held, 3);			/* the stream's replace ours */
+	vsdev_state_free(st);
+	CHECK(vsdev_state_free(NULL) == NULL);
 	rig_free(r);
 }
 

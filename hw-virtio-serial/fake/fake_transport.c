@@ -264,7 +264,8 @@ int fake_add_out(struct fake *f, unsigned int vq, const void *data,
 
 	if (!s.gpa)
 		return -ENOMEM;
-	memcpy(fake_ptr(f, s.gpa), data, len);
+	if (len)	/* an empty segment may sit at the very end of RAM */
+		memcpy(fake_ptr(f, s.gpa), data, len);
 	return fake_add(f, vq, &s, 1);
 }
 

@@ -23,6 +23,8 @@
 #include "qemu/queue.h"
 #include "qemu/rcu.h"
 #include "chardev/char-fe.h"
+#include "chardev/char-socket.h"
+#include "io/channel.h"
 #include "exec/memory.h"
 #include "hw/hotplug.h"
 #include "hw/qdev-properties.h"
@@ -33,6 +35,7 @@
 #include "migration/qemu-file-types.h"
 #include "monitor/monitor.h"
 #include "sysemu/dma.h"
+#include "sysemu/runstate.h"
 #include "standard-headers/linux/virtio_ids.h"
 #include "standard-headers/linux/virtio_config.h"
 #include "standard-headers/linux/virtio_console.h"
@@ -52,9 +55,12 @@ OBJECT_DECLARE_TYPE(VsdevPort, VsdevPortClass, VSDEV_PORT)
 #define TYPE_VIRTSERIALPORT "virtserialport"
 #define TYPE_VIRTCONSOLE "virtconsole"
 
-/* Migration stream of this device: our own, versioned, not "virtio-console" */
+/*
+ * Migration stream of this device: our own, versioned, not "virtio-console".
+ * Version 2 adds each port's held host->guest bytes (the migration cut).
+ */
 #define VSDEV_MIG_MAGIC 0x76736476 /* "vsdv" */
-#define VSDEV_MIG_VERSION 1
+#define VSDEV_MIG_VERSION 2
 
 typedef struct VsdevSerialBus {
     BusState parent_obj;
@@ -75,6 +81,9 @@ struct VsdevPort {
     bool added;             /* known to the core */
     guint watch;            /* chardev writable again -> unthrottle */
     bool unthrottle_pending;/* writable while the VM was stopped */
+    bool cut;               /* socket shut for reading by a migration cut:
+                             * drop the connection if this VM runs again */
+    uint64_t cut_bytes;     /* unread host bytes the cuts handed to the core */
     QTAILQ_ENTRY(VsdevPort) next;       /* in vser->ports */
     QTAILQ_ENTRY(VsdevPort) all_next;   /* in all_ports: names are global */
 };
@@ -330,8 +339,13 @@ static const struct vsdev_port_ops vsdev_qemu_port_ops = {
 static int port_chr_can_read(void *opaque)
 {
     VsdevPort *port = opaque;
-    size_t room = vsdev_port_write_room(port->vser->core, port->id);
+    size_t room;
 
+    /* Nothing touches guest RAM while the VM is stopped (incoming too) */
+    if (!VIRTIO_DEVICE(port->vser)->vm_running) {
+        return 0;
+    }
+    room = vsdev_port_write_room(port->vser->core, port->id);
     return MIN(room, (size_t)INT_MAX);
 }
 
@@ -525,10 +539,11 @@ static void vsdev_bus_print_dev(Monitor *mon, DeviceState *dev, int indent)
     if (!port->added || vsdev_port_info(port->vser->core, port->id, &pi)) {
         return;
     }
-    monitor_printf(mon, "%*sport %u, guest %s, host %s, throttle %s\n",
+    monitor_printf(mon, "%*sport %u, guest %s, host %s, throttle %s, "
+                   "held %u, cut %" PRIu64 "\n",
                    indent, "", port->id, pi.guest_connected ? "on" : "off",
                    pi.host_connected ? "on" : "off",
-                   pi.throttled ? "on" : "off");
+                   pi.throttled ? "on" : "off", pi.held, port->cut_bytes);
 }
 
 static void vsdev_bus_class_init(ObjectClass *klass, void *data)
@@ -581,6 +596,89 @@ static void vsdev_serial_set_config(VirtIODevice *vdev, const uint8_t *config)
     }
 }
 
+/*
+ * The migration cut, run when the device state is saved for migration
+ * (pre_save in RUN_STATE_FINISH_MIGRATE: VM stopped, chardev handlers
+ * detached, BQL held).  On a plain socket chardev it shuts the connection
+ * for reading -- from now on a unix-stream writer's send() fails with
+ * EPIPE, so it knows exactly which bytes this QEMU took -- and hands every
+ * byte still queued in the socket to the core, which delivers them before
+ * anything later and migrates them.  TLS, websocket and telnet chardevs
+ * (bytes are transformed or buffered above the socket), other chardev
+ * types and mux are left alone: bytes unread there at the switch-over stay
+ * behind as with stock QEMU.
+ */
+static void port_cut(VsdevPort *port)
+{
+    Chardev *chr = qemu_chr_fe_get_driver(&port->chr);
+    SocketChardev *sc = chr ? (SocketChardev *)
+        object_dynamic_cast(OBJECT(chr), TYPE_CHARDEV_SOCKET) : NULL;
+    VsdevSerial *s = port->vser;
+    char buf[4096];
+    ssize_t n, took = 0;
+
+    if (!sc || sc->state != TCP_CHARDEV_STATE_CONNECTED || !sc->sioc ||
+        sc->ioc != QIO_CHANNEL(sc->sioc) || sc->is_telnet ||
+        port_is_console(port)) {
+        return;
+    }
+    if (qio_channel_shutdown(sc->ioc, QIO_CHANNEL_SHUTDOWN_READ, NULL) < 0) {
+        return;
+    }
+    port->cut = true;
+    /* Nothing new can arrive now: read to EOF (or EAGAIN on TCP). */
+    while ((n = qio_channel_read(sc->ioc, buf, sizeof(buf), NULL)) > 0) {
+        took = vsdev_port_hold(s->core, port->id, buf, n);
+        if (took > 0) {
+            port->cut_bytes += took;
+        }
+        if (took != n) {
+            break;
+        }
+    }
+    if (n > 0) {
+        warn_report("virtio-serial: port %u: more than %u unread host bytes "
+                    "at migration; the rest stay in the source", port->id,
+                    VSDEV_HELD_MAX);
+    }
+    s->service_pending = true;  /* a resumed source delivers them */
+}
+
+static int vsdev_serial_pre_save(void *opaque)
+{
+    VsdevSerial *s = opaque;
+    VsdevPort *port;
+
+    /* Not for savevm/snapshots (RUN_STATE_SAVE_VM) or COLO: they go on. */
+    if (!runstate_check(RUN_STATE_FINISH_MIGRATE)) {
+        return 0;
+    }
+    QTAILQ_FOREACH(port, &s->ports, next) {
+        port_cut(port);
+    }
+    return 0;
+}
+
+/*
+ * The VM runs (again).  A connection the cut left half shut is dropped, so
+ * the host sees EOF and reconnects (a server chardev accepts anew); the
+ * bytes the cut took are delivered here, once.  And a host end that closed
+ * while the VM was stopped (its event went nowhere) is told to the core.
+ */
+static void port_resume(VsdevPort *port)
+{
+    if (!qemu_chr_fe_backend_connected(&port->chr) || port_is_console(port)) {
+        return;
+    }
+    if (port->cut) {
+        port->cut = false;
+        qemu_chr_fe_disconnect(&port->chr);
+    }
+    if (!qemu_chr_fe_backend_open(&port->chr)) {
+        vsdev_port_set_host_connected(port->vser->core, port->id, false);
+    }
+}
+
 static void vsdev_serial_set_status(VirtIODevice *vdev, uint8_t status)
 {
     VsdevSerial *s = VSDEV_SERIAL(vdev);
@@ -594,6 +692,9 @@ static void vsdev_serial_set_status(VirtIODevice *vdev, uint8_t status)
     QTAILQ_FOREACH(port, &s->ports, next) {
         if (qemu_chr_fe_backend_connected(&port->chr)) {
             port_set_handlers(port, vdev->vm_running);
+        }
+        if (vdev->vm_running) {
+            port_resume(port);
         }
         if (vdev->vm_running && port->unthrottle_pending) {
             port->unthrottle_pending = false;
@@ -657,6 +758,8 @@ static void vsdev_serial_save(VirtIODevice *vdev, QEMUFile *f)
         for (j = 0; j < ps->rx_count; j++) {
             put_elem(vdev, f, &ps->rx_buf[j]);
         }
+        qemu_put_be32(f, ps->held_len);
+        qemu_put_buffer(f, ps->held, ps->held_len);
     }
     qemu_put_be32(f, st->nctrl);
     for (i = 0; i < st->nctrl; i++) {
@@ -698,6 +801,24 @@ static void free_loaded_elems(struct vsdev_state *st)
     }
 }
 
+/* Port i's held host bytes: a length the core bounds, then the bytes. */
+static int load_held(QEMUFile *f, struct vsdev_state *st, uint32_t i)
+{
+    uint32_t len = qemu_get_be32(f);
+    uint8_t *buf;
+
+    if (len == 0) {
+        return 0;
+    }
+    buf = vsdev_state_held_alloc(st, i, len);
+    if (!buf) {
+        error_report("virtio-serial: port %u: %u held bytes refused "
+                     "(at most %u)", st->ports[i].id, len, VSDEV_HELD_MAX);
+        return -EINVAL;
+    }
+    return qemu_get_buffer(f, buf, len) == len ? 0 : -EINVAL;
+}
+
 static int load_ports(VirtIODevice *vdev, QEMUFile *f, struct vsdev_state *st)
 {
     uint32_t i, j;
@@ -730,6 +851,9 @@ static int load_ports(VirtIODevice *vdev, QEMUFile *f, struct vsdev_state *st)
                 return -EINVAL;
             }
             ps->rx_count = j + 1;
+        }
+        if (load_held(f, st, i) < 0) {
+            return -EINVAL;
         }
     }
     return 0;
@@ -872,6 +996,7 @@ static const VMStateDescription vmstate_vsdev_serial = {
     .name = "vsdev-serial",
     .minimum_version_id = VSDEV_MIG_VERSION,
     .version_id = VSDEV_MIG_VERSION,
+    .pre_save = vsdev_serial_pre_save,
     .fields = (VMStateField[]) {
         VMSTATE_VIRTIO_DEVICE,
         VMSTATE_END_OF_LIST()

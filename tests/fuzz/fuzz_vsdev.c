@@ -1,13 +1,15 @@
 /*
  * fuzz_vsdev.c - a hostile guest (and a restless host) against the
  * virtio-serial device core: descriptor-chain walks, control messages,
- * queue indices, rx/tx data paths, hot-plug and state save/load.
+ * queue indices, rx/tx data paths, hot-plug, held host bytes (the
+ * migration cut) and state save/load, including hostile loaded states.
  *
  * The input is a script.  Each op byte picks an action; its operands
  * follow.  Guest RAM is small (16 KiB) so raw writes land on the rings
  * often.  Invariants checked: the core never calls the transport's fail()
  * twice without a reset, never accepts more host bytes than offered, a
- * saved state always loads back, and the control queue stays bounded.
+ * saved state always loads back (also after a refused hostile one), held
+ * bytes stay within VSDEV_HELD_MAX, and the control queue stays bounded.
  */
 #include <errno.h>
 #include <string.h>
@@ -81,6 +83,47 @@ static void state_round_trip(struct vsdev *dev)
 	vsdev_state_free(st);
 }
 
+/*
+ * A saved state bent by the script, as a hostile or corrupt migration
+ * stream would arrive through the front's loader: held bytes only through
+ * vsdev_state_held_alloc() (as the loader does), or a length without
+ * bytes; other fields overwritten.  Whatever set() says, the device must
+ * stay consistent: its own state loads back.
+ */
+static void hostile_load(struct vsdev *dev, struct script *s)
+{
+	static const uint32_t lens[] = { 0, 1, 4096, VSDEV_HELD_MAX,
+					 VSDEV_HELD_MAX + 1, 0xffffffffu };
+	struct vsdev_state *st = vsdev_state_get(dev);
+	uint8_t how = next(s);
+	struct vsdev_port_state *ps;
+	uint32_t i, len;
+	uint8_t *hb;
+
+	if (!st)
+		return;
+	if (st->nports) {
+		i = how % st->nports;
+		ps = &st->ports[i];
+		len = how & 0x08 ? next(s) : lens[(how >> 4) % 6];
+		if (how & 0x04) {
+			hb = vsdev_state_held_alloc(st, i, len);
+			FUZZ_ASSERT(!hb == (len == 0 || len > VSDEV_HELD_MAX));
+			for (uint32_t k = 0; hb && k < len && k < 64; k++)
+				hb[k] = next(s);
+		} else if (!ps->held) {
+			ps->held_len = len;	/* a length without bytes */
+		}
+		if (how & 0x80)
+			ps->rx_count = next(s);
+		if (how & 0x40)
+			ps->tx_off = next(s);
+	}
+	(void)vsdev_state_set(dev, st);
+	vsdev_state_free(st);
+	state_round_trip(dev);
+}
+
 static void raw_write(struct fake *f, struct script *s)
 {
 	uint16_t off = next16(s) % RAM;
@@ -98,7 +141,7 @@ static void step(struct fake *f, struct sink *sinks, struct script *s)
 	uint8_t data[64] = { 0 };
 	uint32_t h, l;
 
-	switch (op % 16) {
+	switch (op % 18) {
 	case 0:
 		raw_write(f, s);
 		break;
@@ -163,6 +206,20 @@ static void step(struct fake *f, struct sink *sinks, struct script *s)
 		(void)vsdev_service(dev);
 		while (fake_get_used(f, a % 10, &h, &l) == 0)
 			;
+		break;
+	case 16: {	/* the migration cut hands over unread host bytes */
+		size_t n = next(s) % sizeof(data);
+		ssize_t r = vsdev_port_hold(dev, a % MAXP, data, n);
+		struct vsdev_port_info pi;
+
+		FUZZ_ASSERT(r <= (ssize_t)n);
+		if (vsdev_port_info(dev, a % MAXP, &pi) == 0)
+			FUZZ_ASSERT(pi.held <= VSDEV_HELD_MAX);
+		break;
+	}
+	case 17:
+		if (!vsdev_broken(dev))
+			hostile_load(dev, s);
 		break;
 	}
 	FUZZ_ASSERT(f->fail_calls <= 1);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # tests/vsdev/mig_compat_test.sh - what our migration stream is compatible
 # with, checked with paused machines (no guest boot, a few seconds):
-#   ours -> ours      completes (our section "vsdev-serial" v1);
+#   ours -> ours      completes (our section "vsdev-serial" v2);
 #   stock -> ours     refused: the destination names stock's "virtio-console"
 #                     section as unknown and does not run the guest;
 #   ours -> stock     refused on our "vsdev-serial" section.

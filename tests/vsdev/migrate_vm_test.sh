@@ -5,9 +5,12 @@
 # -incoming unix:..., migpeer.py migrates A to B over QMP while numbered
 # lines flow both ways (tests/vsdev/migprobe.c in the guest) and checks:
 # the guest keeps its open port; every line the guest wrote before, during
-# and after migration reaches the host exactly once and in order; host lines
-# arrive in order with no duplicate, and the only loss allowed is what was
-# still unread in A's socket at the switch-over.  One boot (two QEMUs).
+# and after migration reaches the host exactly once and in order; every
+# host line send() accepted (a busy writer: to A until A refuses with EPIPE,
+# then to B) reaches the guest exactly once and in order, including the
+# bytes still unread in A's socket at the switch-over, which the device's
+# migration cut carries to B (and the test checks it carried some).
+# One boot (two QEMUs).
 . "$(dirname "$0")/../vm/lib.sh"
 . "$(dirname "$0")/our-qemu.sh"
 vm_setup vsdev-mig

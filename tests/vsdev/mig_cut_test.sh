@@ -1,0 +1,173 @@
+#!/bin/bash
+# tests/vsdev/mig_cut_test.sh - the migration cut of our virtio-serial
+# device (hw-virtio-serial/qemu/vsdev-serial.c port_cut), with paused
+# machines and no guest (a few seconds; the booted guest's view is
+# migrate_vm_test.sh).  A host writer puts N bytes into the source's port
+# socket; the paused guest takes none, so all N are unread when the device
+# state is saved.
+#   completed: the source took all N through the cut ("cut N" in info
+#     qtree), its socket now refuses writes with EPIPE, and the destination
+#     holds exactly N in the migrated state ("held N").
+#   failed (the destination has a different port set and refuses the
+#     stream; return-path lets the source see it): the source keeps the N
+#     bytes ("held N"), refuses writes with EPIPE, and once it runs again
+#     drops the half-shut connection (the writer sees EOF) and accepts a
+#     new one (host on again).
+. "$(dirname "$0")/../vm/lib.sh"
+. "$(dirname "$0")/our-qemu.sh"
+vm_setup vsdev-cut
+vsdev_our_qemu
+
+machine=(-M pc,hpet=off,vmport=off -nodefaults -no-user-config -display none
+	-accel tcg -m 64 -device virtio-serial-pci,id=vs0)
+port=(-device virtserialport,bus=vs0.0,chardev=c1,nr=1,name=org.example.mig)
+
+# start NAME KIND: a source (-S, QMP, port socket) or a destination
+# (-incoming, QMP; KIND=bad: without the port, so it refuses our stream).
+start() {
+	local d=$VM_DIR/$1 extra=()
+	mkdir -p "$d"
+	case $2 in
+	src) extra=(-S) ;;
+	dst) extra=(-incoming defer) ;;
+	bad) extra=(-incoming defer) ;;
+	esac
+	local p=("${port[@]}")
+	[ "$2" = bad ] &&
+		p=(-device virtserialport,bus=vs0.0,chardev=c1,nr=2,name=org.example.other)
+	vm_spawn timeout 60 qemu-system-x86_64 "${machine[@]}" "${extra[@]}" \
+		-chardev "socket,id=c1,path=$d/port.sock,server=on,wait=off" \
+		"${p[@]}" \
+		-qmp "unix:$d/qmp.sock,server=on,wait=off" 2>"$d.err"
+	vm_wait_for 10 test -S "$d/qmp.sock" || vm_fail "start_$1" "no QMP socket"
+}
+
+start src1 src
+start dst1 dst
+start src2 src
+start dst2 bad
+
+python3 - "$VM_DIR" <<'PY' >"$VM_DIR/results"
+import json, os, select, socket, sys, time
+d = sys.argv[1]
+N = 50000
+res = []
+
+def conn(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(path)
+    return s
+
+class Qmp:
+    def __init__(self, name):
+        self.f = conn("%s/%s/qmp.sock" % (d, name)).makefile("rw")
+        json.loads(self.f.readline())
+        self.cmd("qmp_capabilities")
+    def cmd(self, name, **a):
+        self.f.write(json.dumps({"execute": name, "arguments": a}) + "\n")
+        self.f.flush()
+        while True:
+            m = json.loads(self.f.readline())
+            if "return" in m:
+                return m["return"]
+            if "error" in m:
+                raise RuntimeError("%s: %s" % (name, m["error"]))
+    def port(self):
+        tree = self.cmd("human-monitor-command", **{"command-line": "info qtree"})
+        for l in tree.splitlines():
+            if l.strip().startswith("port ") and ", cut " in l:
+                return dict(x.strip().split(" ", 1) for x in l.split(","))
+        return {}
+    def wait_state(self, want):
+        end, st = time.monotonic() + 20, ""
+        while time.monotonic() < end:
+            st = self.cmd("query-migrate").get("status", "")
+            if st in want:
+                break
+            time.sleep(0.05)
+        return st
+
+def check(name, ok, why=""):
+    res.append("%s %s %s" % ("ok" if ok else "fail", name, "" if ok else why))
+
+def refused(s):
+    try:
+        s.send(b"x")
+        return "accepted"
+    except BrokenPipeError:
+        return "EPIPE"
+    except OSError as e:
+        return str(e)
+
+def migrate(src, dst, rp):
+    qs, qd = Qmp(src), Qmp(dst)
+    w = conn("%s/%s/port.sock" % (d, src))
+    # The chardev must have accepted us before the first byte (a paused
+    # VM's port does not hear it: query-chardev does).
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(
+            c["label"] == "c1" and c["filename"].startswith("disconnected:")
+            for c in qs.cmd("query-chardev")):
+        time.sleep(0.02)
+    w.sendall(bytes(i % 251 for i in range(N)))
+    caps = [{"capability": "return-path", "state": rp}]
+    qs.cmd("migrate-set-capabilities", capabilities=caps)
+    qd.cmd("migrate-set-capabilities", capabilities=caps)
+    qd.cmd("migrate-incoming", uri="unix:%s/%s/mig.sock" % (d, dst))
+    qs.cmd("migrate", uri="unix:%s/%s/mig.sock" % (d, dst))
+    return qs, qd, w, qs.wait_state(("completed", "failed", "cancelled"))
+
+# 1. completed: every unread byte moves, the source refuses the rest.
+qs, qd, w, st = migrate("src1", "dst1", False)
+check("cut_migration_completed", st == "completed", st)
+p = qs.port()
+check("cut_source_took_all_unread", p.get("cut") == str(N), "source %s" % p)
+check("cut_source_refuses_later_writes", refused(w) == "EPIPE", refused(w))
+qd.wait_state(("completed", "failed"))
+p = qd.port()
+check("cut_destination_holds_them", p.get("held") == str(N), "destination %s" % p)
+qs.cmd("quit"); qd.cmd("quit")
+
+# 2. failed: the source keeps them and recovers its connection on resume.
+qs, qd, w, st = migrate("src2", "dst2", True)
+check("cut_refused_migration_failed", st == "failed", st)
+p = qs.port()
+check("cut_failed_source_keeps_bytes", p.get("held") == str(N) and
+      p.get("cut") == str(N), "source %s" % p)
+check("cut_failed_source_refuses_writes", refused(w) == "EPIPE", refused(w))
+qs.cmd("cont")
+w.settimeout(10)
+try:
+    eof = w.recv(1) == b""
+except OSError as e:
+    eof = "error %s" % e
+check("cut_resumed_source_drops_connection", eof is True, eof)
+w2 = conn("%s/src2/port.sock" % d)
+end = time.monotonic() + 10
+while qs.port().get("host") != "on" and time.monotonic() < end:
+    time.sleep(0.05)
+p = qs.port()
+check("cut_resumed_source_accepts_new_client", p.get("host") == "on" and
+      p.get("held") == str(N), "source %s" % p)
+w2.close()
+qs.cmd("quit")
+try:
+    qd.cmd("quit")
+except Exception:
+    pass
+print("\n".join(res))
+PY
+while read -r kind name why; do
+	case $kind in
+	ok) vm_ok "$name" ;;
+	fail) vm_fail "$name" "$why" ;;
+	esac
+done <"$VM_DIR/results"
+[ -s "$VM_DIR/results" ] || vm_fail cut_script "no results"
+if grep -qa 'virtio-serial' "$VM_DIR"/src*.err 2>/dev/null; then
+	vm_fail no_device_warnings "$(grep -a 'virtio-serial' "$VM_DIR"/src*.err | head -2)"
+else
+	vm_ok no_device_warnings
+fi
+vm_report
