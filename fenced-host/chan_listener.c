@@ -52,6 +52,17 @@
 struct chan_dom;
 struct chan_sock;
 
+/*
+ * A loaded v2 key, shared by counting: the domain holds the current one,
+ * and every exchange that started under a key (an outstanding challenge,
+ * a request waiting for its RESULT) holds the key it started with, so a
+ * SIGHUP reload never changes the key in the middle of an exchange.
+ */
+struct chan_key {
+	unsigned int refs;
+	struct vsf_key k;
+};
+
 /* One request in flight on a socket. */
 struct chan_call {
 	struct chan_sock *s;
@@ -59,6 +70,7 @@ struct chan_call {
 	int version;			/* 1 or 2: how to answer */
 	uint32_t request_id;		/* v2 */
 	uint8_t client_nonce[VSF_V2_NONCE_LEN];	/* v2 */
+	struct chan_key *key;		/* v2: verified with, answered with */
 	struct chan_call *next;
 };
 
@@ -78,6 +90,7 @@ struct chan_sock {
 	uint64_t garbage_logged;	/* rd.skipped when last logged */
 	bool parsing;			/* in parse_frames(): no re-entry */
 	struct vsf_v2_server_chan v2;	/* the outstanding v2 challenge */
+	struct chan_key *chal_key;	/* the key it was issued under */
 	struct chan_sock *next;
 };
 
@@ -85,7 +98,8 @@ struct chan_dom {
 	char uuid[40];
 	char name[64];
 	bool seen;			/* since the last SCAN_BEGIN */
-	struct vsf_key *key;		/* v2 key, loaded on first HELLO */
+	struct chan_key *key;		/* v2 key, loaded on first HELLO */
+	struct chan_key *new_key;	/* during a reload only */
 	bool key_failed;		/* logged once */
 	struct chan_sock *socks;
 	struct chan_dom *next;
@@ -119,6 +133,28 @@ static struct vsf_loop *loop_of(const struct chan_sock *s)
 
 static void sock_connect(struct chan_sock *s);
 
+static struct chan_key *key_ref(struct chan_key *k)
+{
+	if (k)
+		k->refs++;
+	return k;
+}
+
+static struct chan_key *key_unref(struct chan_key *k)
+{
+	if (k && --k->refs == 0) {
+		vsf_key_done(&k->k);
+		free(k);
+	}
+	return NULL;
+}
+
+static void call_free(struct chan_call *c)
+{
+	key_unref(c->key);
+	free(c);
+}
+
 /* Close the fd and forget pending requests; the sock object stays. */
 static void sock_shut(struct chan_sock *s)
 {
@@ -127,9 +163,10 @@ static void sock_shut(struct chan_sock *s)
 
 		s->calls = c->next;
 		vsf_req_detach(c->req);
-		free(c);
+		call_free(c);
 	}
 	s->ncalls = 0;
+	s->chal_key = key_unref(s->chal_key);
 	if (s->timer)
 		(void)vsf_loop_del_timer(loop_of(s), s->timer);
 	s->timer = 0;
@@ -248,7 +285,7 @@ static int v2_code(int rc)
 static void encode_v2_reply(struct chan_sock *s, const struct chan_call *c,
 			    int op, int rc, const struct vsf_hostlist *hl)
 {
-	const struct vsf_key *k = s->dom->key;
+	const struct vsf_key *k = c->key ? &c->key->k : NULL;
 	struct vsf_v2_result_msg res = { .request_id = c->request_id };
 	uint8_t frame[VSF_V2_MAX_FRAME];
 	int n;
@@ -306,7 +343,7 @@ static void on_reply(void *ctx, struct vsf_req *req, int rc,
 		encode_v2_reply(s, c, vsf_req_op(req), rc, hl);
 	else
 		encode_reply(s, vsf_req_op(req), rc, hl);
-	free(c);
+	call_free(c);
 	if (sock_flush(s) < 0) {
 		sock_retry(s, "write failed");
 		return;
@@ -374,38 +411,59 @@ static void on_v1(struct chan_sock *s, const struct vsf_serial_req *sr)
 	submit(s, c, sr->op, sr->domain, sr->seqno);
 }
 
-/* The domain's v2 key: DIR/<uuid> if present, else the shared key. */
-static const struct vsf_key *dom_key(struct chan_sock *s)
+/*
+ * Load @d's v2 key from disk: DIR/<uuid> if present, else the shared key.
+ * Returns it with one reference, or NULL with the reason in @err.
+ */
+static struct chan_key *key_load(struct chan_listener *cl,
+				 const struct chan_dom *d, int *source,
+				 char *err, size_t errlen)
+{
+	struct chan_key *k = calloc(1, sizeof(*k));
+	int r;
+
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r = vsf_key_load_for_guest(cl->base.ctx->key_dir, d->uuid,
+				   cl->key_file, &k->k, err, errlen);
+	if (r < 0) {
+		free(k);
+		return NULL;
+	}
+	k->refs = 1;
+	*source = r;
+	return k;
+}
+
+/* The domain's v2 key, loaded on first use. */
+static struct chan_key *dom_key(struct chan_sock *s)
 {
 	struct chan_dom *d = s->dom;
 	char err[512];
-	int r;
+	int source;
 
 	if (d->key)
 		return d->key;
-	if (!(d->key = calloc(1, sizeof(*d->key))))
-		return NULL;
-	r = vsf_key_load_for_guest(s->cl->base.ctx->key_dir, d->uuid,
-				   s->cl->key_file, d->key, err, sizeof(err));
-	if (r >= 0) {
+	d->key = key_load(s->cl, d, &source, err, sizeof(err));
+	if (d->key) {
 		vsf_logf(log_of(s), LOG_INFO, "domain %s: v2 key %s (%s)",
-			 d->name, d->key->path,
-			 r == VSF_KEY_GUEST ? "its own" : "shared");
+			 d->name, d->key->k.path,
+			 source == VSF_KEY_GUEST ? "its own" : "shared");
 		return d->key;
 	}
 	if (!d->key_failed)
 		vsf_logf(log_of(s), LOG_ERR, "domain %s: no usable v2 key: %s",
 			 d->name, err);
 	d->key_failed = true;
-	free(d->key);
-	d->key = NULL;
 	return NULL;
 }
 
 static void on_v2_hello(struct chan_sock *s, const struct vsf_v2_any *f)
 {
 	struct vsf_v2_hello h;
-	const struct vsf_key *k;
+	struct chan_key *k;
 	uint8_t out[VSF_V2_MAX_FRAME];
 	int n;
 
@@ -417,15 +475,19 @@ static void on_v2_hello(struct chan_sock *s, const struct vsf_v2_any *f)
 		send_v2_error(s, h.request_id, VSF_V2_RESULT_BAD_AUTH);
 		return;
 	}
-	n = vsf_v2_server_issue_challenge(&s->v2, &h, vsf_now_ms(), k->bytes,
-					  k->len, out, sizeof(out));
-	if (n > 0)
+	n = vsf_v2_server_issue_challenge(&s->v2, &h, vsf_now_ms(), k->k.bytes,
+					  k->k.len, out, sizeof(out));
+	if (n > 0) {
 		(void)out_append(s, out, (size_t)n);
+		key_unref(s->chal_key);
+		s->chal_key = key_ref(k);
+	}
 }
 
 static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
 {
-	const struct vsf_key *k = dom_key(s);
+	/* the key the pending challenge was issued under, if any */
+	struct chan_key *k = s->chal_key ? s->chal_key : dom_key(s);
 	struct vsf_v2_request rq;
 	struct chan_call *c;
 	int r;
@@ -434,7 +496,7 @@ static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
 		send_v2_error(s, 0, VSF_V2_RESULT_BAD_AUTH);
 		return;
 	}
-	r = vsf_v2_request_decode(f->frame, f->len, k->bytes, k->len, &rq);
+	r = vsf_v2_request_decode(f->frame, f->len, k->k.bytes, k->k.len, &rq);
 	if (r == 0)
 		r = vsf_v2_server_check_request(&s->v2, &rq, vsf_now_ms());
 	if (r < 0) {
@@ -448,6 +510,7 @@ static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
 	if (!(c = calloc(1, sizeof(*c))))
 		return;
 	c->version = 2;
+	c->key = key_ref(k);
 	c->request_id = rq.request_id;
 	memcpy(c->client_nonce, rq.client_nonce, VSF_V2_NONCE_LEN);
 	submit(s, c, rq.op, rq.name, rq.request_id);
@@ -627,8 +690,8 @@ static void dom_remove(struct chan_listener *cl, struct chan_dom *d)
 		d->socks = s->next;
 		sock_free(s);
 	}
-	vsf_key_done(d->key);
-	free(d->key);
+	key_unref(d->key);
+	key_unref(d->new_key);
 	vsf_logf(cl->base.ctx->log, LOG_INFO,
 		 "domain %s (%s): channels closed", d->name, d->uuid);
 	free(d);
@@ -782,6 +845,42 @@ static int chan_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 			       VSF_LOOP_READ, on_watch, cl);
 }
 
+/*
+ * SIGHUP: read every key in use again, all or nothing.  A key file that no
+ * longer loads leaves every domain on the key it had.  Exchanges under way
+ * keep the key they started with (struct chan_key); domains with no key
+ * yet load theirs on first use, as before.
+ */
+static int chan_reload(struct vsf_listener *l, char *err, size_t errlen)
+{
+	struct chan_listener *cl = to_cl(l);
+	struct chan_dom *d;
+	char why[512];
+	int n = 0, source;
+
+	for (d = cl->doms; d; d = d->next) {
+		if (!d->key)
+			continue;
+		d->new_key = key_load(cl, d, &source, why, sizeof(why));
+		if (!d->new_key) {
+			snprintf(err, errlen, "domain %s: %s", d->name, why);
+			for (d = cl->doms; d; d = d->next)
+				d->new_key = key_unref(d->new_key);
+			return -EKEYREJECTED;
+		}
+	}
+	for (d = cl->doms; d; d = d->next) {
+		d->key_failed = false;	/* a fixed file is worth a new try */
+		if (!d->new_key)
+			continue;
+		key_unref(d->key);
+		d->key = d->new_key;
+		d->new_key = NULL;
+		n++;
+	}
+	return n;
+}
+
 static void chan_close(struct vsf_listener *l)
 {
 	struct chan_listener *cl = to_cl(l);
@@ -804,4 +903,5 @@ const struct vsf_listener_ops vsf_chan_listener_ops = {
 	.size = sizeof(struct chan_listener),
 	.open = chan_open,
 	.close = chan_close,
+	.reload = chan_reload,
 };

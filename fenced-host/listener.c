@@ -53,3 +53,8 @@ struct vsf_listener *vsf_listener_free(struct vsf_listener *l)
 	}
 	return NULL;
 }
+
+int vsf_listener_reload(struct vsf_listener *l, char *err, size_t errlen)
+{
+	return l->ops->reload ? l->ops->reload(l, err, errlen) : 0;
+}

@@ -10,8 +10,9 @@
  * talks to the loop through an fd.
  *
  * Lifetime: vsf_listener_new() -> ops->open() registers fds with the loop
- * -> ... -> vsf_listener_free() calls ops->close(), which unregisters and
- * closes everything and detaches every pending request.
+ * -> ... (ops->reload() on SIGHUP) -> vsf_listener_free() calls
+ * ops->close(), which unregisters and closes everything and detaches every
+ * pending request.
  */
 #ifndef VSF_LISTENER_H
 #define VSF_LISTENER_H
@@ -44,6 +45,14 @@ struct vsf_listener_ops {
 	int (*open)(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 		    char *err, size_t errlen);
 	void (*close)(struct vsf_listener *l);
+	/*
+	 * SIGHUP: read the key material again (may be NULL: nothing to
+	 * reload).  All or nothing: on failure the keys in use stay in
+	 * force and @err says which file and why.  Exchanges under way
+	 * finish with the key they started with.  Returns the number of
+	 * keys now in use (>= 0) or a negative errno.
+	 */
+	int (*reload)(struct vsf_listener *l, char *err, size_t errlen);
 };
 
 /* Implementations embed this as their first member. */
@@ -56,6 +65,8 @@ struct vsf_listener {
 struct vsf_listener *vsf_listener_new(const char *name,
 				      struct vsf_fenced_ctx *ctx);
 struct vsf_listener *vsf_listener_free(struct vsf_listener *l);
+/* ops->reload, or 0 for a listener without one. */
+int vsf_listener_reload(struct vsf_listener *l, char *err, size_t errlen);
 /* True if @name is a listener we implement. */
 bool vsf_listener_known(const char *name);
 /* Name of the @i-th listener compiled in, or NULL past the last. */

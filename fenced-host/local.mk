@@ -49,11 +49,14 @@ fenced_host_tcp_listener_test_LDADD = $(FENCED_LIBS)
 # End-to-end: real libvirt test driver, stock fence_virt over a socat pty.
 TESTS += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 	tests/daemon/reconnect_e2e.sh tests/daemon/storm_e2e.sh \
-	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh
+	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh \
+	tests/daemon/v2_keys_e2e.sh
 EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 	tests/daemon/reconnect_e2e.sh tests/daemon/storm_e2e.sh \
 	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh \
-	tests/daemon/chan_peer.py tests/daemon/storm_peer.py
+	tests/daemon/v2_keys_e2e.sh tests/daemon/lvd.sh \
+	tests/daemon/chan_peer.py tests/daemon/storm_peer.py \
+	tests/daemon/v2_peer.py
 
 dist_man_MANS += fenced-host/vserial-fenced.8 fenced-host/vserial-fenced.conf.5
 systemdunitdir = $(prefix)/lib/systemd/system

@@ -150,7 +150,8 @@ static int load_config(struct fenced *f)
 
 /*
  * SIGHUP: re-read the file and swap in its groups, if the whole file is
- * still valid.  Everything else needs a restart.  The ACL is only used on
+ * still valid.  Everything else in it needs a restart (keys are files of
+ * their own: reload_keys()).  The ACL is only used on
  * the loop thread, which is where we are.
  */
 static void reload_groups(struct fenced *f)
@@ -189,12 +190,37 @@ static void reload_groups(struct fenced *f)
 	vsf_conf_free(conf);
 }
 
+/*
+ * SIGHUP, second half: each listener reads its keys again, all or nothing
+ * (listener.h), whether or not the configuration file was valid.
+ */
+static void reload_keys(struct fenced *f)
+{
+	for (size_t i = 0; i < f->nlisteners; i++) {
+		struct vsf_listener *l = f->listeners[i];
+		char err[768] = "";
+		int n;
+
+		if (!l->ops->reload)
+			continue;
+		n = vsf_listener_reload(l, err, sizeof(err));
+		if (n < 0)
+			vsf_logf(&f->log, LOG_ERR, "SIGHUP: listener '%s': %s; "
+				 "keeping the keys in force, none changed",
+				 l->ops->name, err[0] ? err : strerror(-n));
+		else
+			vsf_logf(&f->log, LOG_NOTICE, "SIGHUP: listener '%s': "
+				 "keys reloaded (%d in use)", l->ops->name, n);
+	}
+}
+
 static void on_signal(struct vsf_loop *loop, int signo, void *data)
 {
 	struct fenced *f = data;
 
 	if (signo == SIGHUP) {
 		reload_groups(f);
+		reload_keys(f);
 		return;
 	}
 	vsf_logf(&f->log, LOG_NOTICE, "%s received, shutting down",

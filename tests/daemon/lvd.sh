@@ -1,0 +1,83 @@
+# tests/daemon/lvd.sh - helpers for daemon tests that need a REAL libvirtd
+# (sourced after tests/interop/lib.sh and vsf_setup).  libvirtd runs as an
+# unprivileged session daemon (user nobody, no systemd) with the shared
+# test:///default driver, so domains defined and started with virsh send
+# real lifecycle events to every connection.
+#
+#   lvd_start NAME           start libvirtd as vsf_bg NAME; sets T, URI, LVD
+#   lvd_define_guest NAME UUID   define a domain whose <serial> is a unix
+#                            socket $T/sock/NAME.sock in bind mode (QEMU's)
+#   lvd_wait_sock NAME       wait (5 s) until a peer has bound NAME's socket
+#   lvd_stop                 stop libvirtd
+#   wait_file FILE [SEC]     wait (default 10 s) until FILE exists
+#   fenced_stop PID LOG      SIGTERM the daemon, wait for it, and count a
+#                            check that LOG holds no sanitizer report and the
+#                            exit status is 0 (under an ASan build that is
+#                            LeakSanitizer's verdict at shutdown)
+
+T=$VSF_TMP
+chmod 755 "$T"
+mkdir -p "$T/sock" "$T/lv/run" "$T/lv/cfg" "$T/lv/cache" "$T/lv/home"
+chown -R nobody:nogroup "$T/lv"
+URI="test+unix:///default?socket=$T/lv/run/libvirt/libvirt-sock"
+
+lvd_start() {
+	vsf_bg "$1" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env -i PATH=/usr/sbin:/usr/bin HOME="$T/lv/home" \
+		XDG_RUNTIME_DIR="$T/lv/run" XDG_CONFIG_HOME="$T/lv/cfg" \
+		XDG_CACHE_HOME="$T/lv/cache" /usr/sbin/libvirtd
+	LVD=$VSF_PID
+	local i
+	for i in $(seq 600); do	# up to 30 s on a loaded CI machine
+		virsh -q -c "$URI" list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	vsf_fail "$1: libvirtd did not answer"
+	return 1
+}
+
+lvd_define_guest() {
+	cat >"$T/$1.xml" <<EOX
+<domain type='test'>
+  <name>$1</name><uuid>$2</uuid><memory>65536</memory>
+  <os><type>hvm</type></os>
+  <devices><serial type='unix'><source mode='bind' path='$T/sock/$1.sock'/><target port='1'/></serial></devices>
+</domain>
+EOX
+	virsh -q -c "$URI" define "$T/$1.xml" >/dev/null
+}
+
+lvd_wait_sock() {
+	local i
+	for i in $(seq 100); do [ -S "$T/sock/$1.sock" ] && return 0; sleep 0.05; done
+	vsf_fail "nobody bound $1's socket"
+	return 1
+}
+
+lvd_stop() {
+	kill -CONT "$LVD" 2>/dev/null
+	vsf_stop "$LVD"
+}
+
+wait_file() {
+	local i
+	for i in $(seq $(( ${2:-10} * 20 ))); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+fenced_stop() {
+	local pid=$1 log=$2 i rc
+	kill -TERM "$pid" 2>/dev/null
+	vsf_wait_exit "$pid" 30 || { vsf_fail "daemon did not stop"; return; }
+	rc=$VSF_RC
+	if grep -qE "Sanitizer|runtime error:" "$log"; then
+		vsf_fail "sanitizer report in $(basename "$log") at shutdown"
+		grep -E -A12 "ERROR: |runtime error:" "$log" | head -40
+	else
+		vsf_check "daemon stopped cleanly (exit 0, no sanitizer report)" \
+			0 "$rc"
+	fi
+}
