@@ -55,6 +55,28 @@ static int next_frame(struct agent_stream *s, struct agent_call *c,
 	}
 }
 
+/*
+ * Silence ends at @since + the resend interval, never past the deadline.
+ * A wait bounded by this that times out with time left was silence.
+ */
+static int64_t resend_at(const struct agent_stream *s,
+			 const struct agent_call *c, int64_t since)
+{
+	int64_t at = since + (c->resend_ms ? c->resend_ms : AGENT_RESEND_MS);
+
+	return at < s->deadline ? at : s->deadline;
+}
+
+static int silence(const struct agent_stream *s, int r)
+{
+	return r == -ETIMEDOUT && agent_ms_left(s->deadline) > 0;
+}
+
+static unsigned int resend_ms(const struct agent_call *c)
+{
+	return c->resend_ms ? c->resend_ms : AGENT_RESEND_MS;
+}
+
 /* --- v1 ------------------------------------------------------------------ */
 
 static int v1_host_list(struct agent_stream *s, struct agent_call *c)
@@ -127,6 +149,7 @@ int agent_chan_call_v1(struct agent_stream *s, struct agent_call *c)
 				      .seqno = c->request_id };
 	uint8_t buf[VSF_SERIAL_REQ_SIZE];
 	struct vsf_v2_any any;
+	int64_t sent;
 	int r;
 
 	r = vsf_domain_set(req.domain, c->domain ? c->domain : "");
@@ -138,8 +161,19 @@ int agent_chan_call_v1(struct agent_stream *s, struct agent_call *c)
 	r = agent_stream_send(s, buf, sizeof(buf));
 	if (r < 0)
 		return r;
+	sent = agent_now_ms();
 	for (;;) {
-		r = next_frame(s, c, s->deadline, &any);
+		r = next_frame(s, c, resend_at(s, c, sent), &any);
+		if (silence(s, r)) {
+			c->resends++;
+			say(c, 1, "v1: no reply for %u ms: sending seqno %u "
+			    "again", resend_ms(c), req.seqno);
+			r = agent_stream_send(s, buf, sizeof(buf));
+			if (r < 0)
+				return r;
+			sent = agent_now_ms();
+			continue;
+		}
 		if (r < 0)
 			return r;
 		if (any.version == 1)
@@ -179,20 +213,24 @@ static int v2_error(struct agent_call *c, const struct vsf_v2_any *any)
 	return -EREMOTEIO;
 }
 
-/* Wait for our CHALLENGE.  -ETIME when @hello_until passes first. */
+/*
+ * Wait for our CHALLENGE.  -ETIME when @hello_until passes first (AUTO's
+ * fallback window), -EAGAIN after the resend interval of silence.
+ */
 static int v2_await_challenge(struct agent_stream *s, struct agent_call *c,
 			      struct vsf_v2_client *cl, int64_t hello_until,
 			      int *saw_v1)
 {
+	int64_t quiet = resend_at(s, c, agent_now_ms());
 	struct vsf_v2_challenge ch;
 	struct vsf_v2_any any;
 	int r;
 
 	for (;;) {
-		r = next_frame(s, c, hello_until, &any);
-		if (r == -ETIMEDOUT && hello_until < s->deadline &&
-		    agent_ms_left(s->deadline) > 0)
-			return -ETIME;
+		r = next_frame(s, c, hello_until <= quiet ? hello_until : quiet,
+			       &any);
+		if (silence(s, r))
+			return hello_until <= quiet ? -ETIME : -EAGAIN;
 		if (r < 0)
 			return r;
 		if (any.version == 1) {
@@ -283,16 +321,29 @@ static int v2_take_result(struct agent_call *c, struct vsf_v2_client *cl,
 	return 1;
 }
 
+/*
+ * Wait for our RESULT (and host records).  -EAGAIN after the resend
+ * interval without a frame of ours, unless records have begun to arrive:
+ * a second attempt would deliver them again.
+ */
 static int v2_await_result(struct agent_stream *s, struct agent_call *c,
 			   struct vsf_v2_client *cl)
 {
+	int64_t quiet = resend_at(s, c, agent_now_ms());
+	unsigned int hosts = c->hosts;
 	struct vsf_v2_any any;
 	int r;
 
 	for (;;) {
-		r = next_frame(s, c, s->deadline, &any);
+		r = next_frame(s, c, c->hosts ? s->deadline : quiet, &any);
+		if (silence(s, r))
+			return -EAGAIN;
 		if (r < 0)
 			return r;
+		if (c->hosts != hosts) {	/* a record of ours: not silent */
+			hosts = c->hosts;
+			quiet = resend_at(s, c, agent_now_ms());
+		}
 		if (any.version == 1) {
 			c->stale++;
 			continue;
@@ -318,16 +369,14 @@ static int v2_await_result(struct agent_stream *s, struct agent_call *c,
 	}
 }
 
-int agent_chan_call_v2(struct agent_stream *s, struct agent_call *c,
-		       int64_t hello_until, int *saw_v1)
+/* One HELLO..RESULT attempt; -EAGAIN: silence, start over. */
+static int v2_attempt(struct agent_stream *s, struct agent_call *c,
+		      int64_t hello_until, int *saw_v1)
 {
 	uint8_t buf[VSF_V2_MAX_FRAME];
 	struct vsf_v2_client cl;
 	int n, r;
 
-	*saw_v1 = 0;
-	if (!c->key || !c->keylen)
-		return -ENOKEY;
 	n = vsf_v2_client_hello(&cl, c->request_id, buf, sizeof(buf));
 	if (n < 0)
 		return n;
@@ -348,6 +397,30 @@ int agent_chan_call_v2(struct agent_stream *s, struct agent_call *c,
 	if (r < 0)
 		return r;
 	return v2_await_result(s, c, &cl);
+}
+
+/*
+ * Attempts until one ends other than in silence.  Once the host has
+ * challenged us it speaks v2, so AUTO's fallback window no longer applies
+ * to a resent HELLO.  A late RESULT of an earlier attempt carries that
+ * attempt's client nonce and is ignored as stale; the host answers the
+ * resend from its history instead.
+ */
+int agent_chan_call_v2(struct agent_stream *s, struct agent_call *c,
+		       int64_t hello_until, int *saw_v1)
+{
+	int r;
+
+	*saw_v1 = 0;
+	if (!c->key || !c->keylen)
+		return -ENOKEY;
+	while ((r = v2_attempt(s, c, hello_until, saw_v1)) == -EAGAIN) {
+		c->resends++;
+		say(c, 1, "v2: no answer for %u ms: asking again for "
+		    "request %u", resend_ms(c), c->request_id);
+		hello_until = s->deadline;
+	}
+	return r;
 }
 
 /* --- protocol choice ----------------------------------------------------- */

@@ -15,6 +15,20 @@
  *   V2:   HELLO, CHALLENGE, REQUEST, HOSTREC*, RESULT; never falls back.
  *   V1:   one 74-byte request, one 5-byte reply (+ host list records).
  *
+ * Silence is answered by asking again with the SAME request id: after
+ * AGENT_RESEND_MS without a frame of ours, v1 sends its 74 bytes again and
+ * v2 starts over with a new HELLO (new nonces).  A request in flight while
+ * the guest live-migrates was executed by the old host, whose answer left
+ * with the old channel; the resend reaches the new host's daemon.  Our
+ * daemon answers a resend from its history (by request id).  A stock
+ * fence_virtd drops a repeat that arrives less than 10 s after it handled
+ * the request, repeats queued behind a busy daemon included (verified,
+ * tests/agent/resend_test.sh), and runs an older one again; that needs an
+ * answer lost on the same host, which a migration does not cause (the
+ * resend goes to the new host).  Stock fence_virt never resends.  No
+ * resend once a host list is arriving (its records would be printed
+ * twice): then only the deadline ends the call.
+ *
  * Replies are found by scanning for the magic, so garbage or stale bytes
  * ahead of them are skipped.  In v2 a frame carrying another request id
  * or client nonce (a late answer to an earlier attempt) is ignored, and
@@ -35,6 +49,8 @@
 
 #define AGENT_HELLO_WINDOW_MS 2000
 #define AGENT_IN_PROGRESS_RETRY_MS 500
+/* Silence after which a request is sent again (same id); see above. */
+#define AGENT_RESEND_MS 5000
 
 typedef void (*agent_log_fn)(void *ctx, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -51,6 +67,7 @@ struct agent_call {
 	int proto;		/* enum agent_proto */
 	const void *key;	/* v2 MAC key (NULL: v2 impossible) */
 	unsigned int hello_window_ms;	/* 0 = AGENT_HELLO_WINDOW_MS */
+	unsigned int resend_ms;		/* 0 = AGENT_RESEND_MS */
 	size_t keylen;
 	agent_log_fn log;
 	void *log_ctx;
@@ -64,6 +81,7 @@ struct agent_call {
 	unsigned int bad;	/* frames that failed to decode */
 	int fell_back;		/* AUTO went to v1 */
 	unsigned int retries;	/* v2 IN_PROGRESS answers asked again */
+	unsigned int resends;	/* requests sent again after silence */
 	int hello_unanswered;	/* fell back on silence: a late "abba" 1
 				 * for the HELLO may still come first */
 };
@@ -72,7 +90,8 @@ struct agent_call {
  * Run the exchange on @s (whose fd is open and drained).  A v2 answer of
  * IN_PROGRESS is asked again every AGENT_IN_PROGRESS_RETRY_MS with the same
  * request id (the host answers a retry from its cache, never acting
- * twice) while the deadline allows.  0 with call->version and call->code
+ * twice) while the deadline allows; so is silence, after AGENT_RESEND_MS
+ * (call->resends counts those).  0 with call->version and call->code
  * set, or:
  *   -ETIMEDOUT      no complete answer before the deadline
  *   -ENOTCONN       the host side went away (retry on a fresh open with

@@ -41,7 +41,13 @@ struct fake_host {
 	uint8_t v2_code;	/* v2 answer */
 	int records;		/* host list entries to send */
 	int busy;		/* answer IN_PROGRESS this many times */
+	int drop_hellos;	/* v2: ignore this many HELLOs */
+	int drop_requests;	/* ignore this many requests (v1 or v2) */
+	int hold_result;	/* v2: send the host records, never the RESULT */
 	/* recorded */
+	int requests;		/* requests seen, dropped ones included */
+	uint32_t first_id;	/* request id (v1 seqno) of the first one */
+	int id_changed;		/* a later request carried another id */
 	int hellos;
 	uint32_t hello_id;
 	int got_v1;
@@ -66,6 +72,20 @@ static void put(int fd, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+/* Count a request; true if it is to be swallowed (no answer). */
+static int seen_request(struct fake_host *h, uint32_t id)
+{
+	if (h->requests++ == 0)
+		h->first_id = id;
+	else if (id != h->first_id)
+		h->id_changed = 1;
+	if (h->drop_requests > 0) {
+		h->drop_requests--;
+		return 1;
+	}
+	return 0;
 }
 
 static void v1_answer(struct fake_host *h)
@@ -147,6 +167,8 @@ static void v2_result(struct fake_host *h, struct vsf_v2_server_chan *sc,
 	    vsf_v2_server_check_request(sc, &h->v2req,
 					(uint64_t)agent_now_ms()) < 0)
 		return;
+	if (seen_request(h, h->v2req.request_id))
+		return;
 	h->got_v2 = 1;
 	m.request_id = h->v2req.request_id;
 	memcpy(m.client_nonce, h->v2req.client_nonce, VSF_V2_NONCE_LEN);
@@ -166,6 +188,8 @@ static void v2_result(struct fake_host *h, struct vsf_v2_server_chan *sc,
 		n = vsf_v2_hostrec_encode(&rec, h->key, kl, buf, sizeof(buf));
 		put(h->fd, buf, (size_t)n);
 	}
+	if (h->hold_result)
+		return;
 	m.code = h->busy-- > 0 ? VSF_V2_RESULT_IN_PROGRESS : h->v2_code;
 	m.count = (uint32_t)h->records;
 	n = vsf_v2_result_encode(&m, h->key, kl, buf, sizeof(buf));
@@ -178,10 +202,14 @@ static void host_frame(struct fake_host *h, struct vsf_v2_server_chan *sc,
 	if (any->version == 1) {
 		h->got_v1 = 1;
 		h->v1req = any->v1_req;
-		v1_answer(h);
+		if (!seen_request(h, any->v1_req.seqno))
+			v1_answer(h);
 		return;
 	}
-	if (any->type == VSF_V2_TYPE_HELLO) {
+	if (any->type == VSF_V2_TYPE_HELLO && h->drop_hellos > 0) {
+		h->drop_hellos--;
+		h->hellos++;
+	} else if (any->type == VSF_V2_TYPE_HELLO) {
 		if (h->mode == HOST_V1) {
 			h->hellos++;
 			v1_answer(&(struct fake_host){ .fd = h->fd,
@@ -567,6 +595,102 @@ TEST(in_progress_until_the_deadline_is_reported)
 	CHECK_ERR(run(&h, HOST_V2, &c, 1200), 0);
 	CHECK_ERR(c.code, VSF_V2_RESULT_IN_PROGRESS);
 	CHECK(c.retries >= 1);
+}
+
+/* --- silence: the same request again --------------------------------------- */
+
+TEST(v1_silence_sends_the_same_request_again)
+{
+	struct fake_host h = { .v1_code = 0, .drop_requests = 1 };
+	struct agent_call c;
+	int64_t t0 = agent_now_ms(), took;
+
+	init_call(&c, VSF_OP_OFF, "guest2", AGENT_PROTO_V1);
+	c.resend_ms = 300;
+	CHECK_ERR(run(&h, HOST_V1, &c, 3000), 0);
+	took = agent_now_ms() - t0;
+	CHECK_ERR(c.code, 0);
+	CHECK_ERR(c.resends, 1);
+	CHECK_ERR(h.requests, 2);
+	CHECK(!h.id_changed);
+	CHECK_ERR(h.first_id, 0x1234567);
+	CHECK(took >= 290 && took < 1500);
+}
+
+TEST(v2_lost_result_is_asked_again_with_the_same_id)
+{
+	struct fake_host h = { .v2_code = VSF_V2_RESULT_OK, .drop_requests = 1 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_OFF, "guest2", AGENT_PROTO_V2);
+	c.resend_ms = 300;
+	CHECK_ERR(run(&h, HOST_V2, &c, 3000), 0);
+	CHECK_ERR(c.version, 2);
+	CHECK_ERR(c.code, VSF_V2_RESULT_OK);
+	CHECK_ERR(c.resends, 1);
+	CHECK_ERR(h.hellos, 2);		/* a new HELLO, new nonces */
+	CHECK_ERR(h.requests, 2);
+	CHECK(!h.id_changed);
+	CHECK_ERR(h.v2req.request_id, 0x1234567);
+}
+
+TEST(v2_silent_hello_is_sent_again)
+{
+	struct fake_host h = { .v2_code = VSF_V2_RESULT_OFF, .drop_hellos = 2 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_STATUS, "guest2", AGENT_PROTO_V2);
+	c.resend_ms = 200;
+	CHECK_ERR(run(&h, HOST_V2, &c, 3000), 0);
+	CHECK_ERR(c.code, VSF_V2_RESULT_OFF);
+	CHECK_ERR(c.resends, 2);
+	CHECK_ERR(h.hellos, 3);
+	CHECK_ERR(h.requests, 1);
+}
+
+/* A host that challenged us speaks v2: a resend must not fall back. */
+TEST(auto_resend_after_a_challenge_stays_v2)
+{
+	struct fake_host h = { .v2_code = VSF_V2_RESULT_OK, .drop_requests = 1 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_OFF, "guest2", AGENT_PROTO_AUTO);
+	c.resend_ms = 500;		/* > the 300 ms hello window */
+	CHECK_ERR(run(&h, HOST_V2, &c, 3000), 0);
+	CHECK_ERR(c.version, 2);
+	CHECK(!c.fell_back);
+	CHECK_ERR(c.resends, 1);
+	CHECK(!h.got_v1);
+}
+
+TEST(resends_stop_at_the_deadline)
+{
+	struct fake_host h = { .drop_requests = 1000 };
+	struct agent_call c;
+	int64_t t0 = agent_now_ms(), took;
+
+	init_call(&c, VSF_OP_OFF, "g", AGENT_PROTO_V1);
+	c.resend_ms = 200;
+	CHECK_ERR(run(&h, HOST_V1, &c, 900), -ETIMEDOUT);
+	took = agent_now_ms() - t0;
+	CHECK(took >= 890 && took < 1200);
+	CHECK(c.resends >= 3 && c.resends <= 4);
+	CHECK_ERR(h.requests, (int)c.resends + 1);
+	CHECK(!h.id_changed);
+}
+
+/* Records have begun: a second attempt would print them again. */
+TEST(no_resend_once_host_records_arrive)
+{
+	struct fake_host h = { .records = 2, .hold_result = 1 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_HOSTLIST, "", AGENT_PROTO_V2);
+	c.resend_ms = 200;
+	CHECK_ERR(run(&h, HOST_V2, &c, 1000), -ETIMEDOUT);
+	CHECK_ERR(c.hosts, 2);
+	CHECK_ERR(c.resends, 0);
+	CHECK_ERR(h.hellos, 1);
 }
 
 int main(void)

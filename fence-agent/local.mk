@@ -37,7 +37,7 @@ fence_agent_channel_test_LDADD = $(AGENT_LIBS) -lpthread
 AGENT_SH_TESTS = tests/agent/metadata_test.sh tests/agent/vmchannel_test.sh \
 	tests/agent/tcp_test.sh tests/agent/robust_test.sh \
 	tests/agent/vmchannel_ours_test.sh tests/agent/tcp_ours_test.sh \
-	tests/agent/minroot_test.sh
+	tests/agent/minroot_test.sh tests/agent/resend_test.sh
 TESTS += $(AGENT_SH_TESTS)
 EXTRA_DIST += tests/agent/lib.sh tests/agent/fake_host.py $(AGENT_SH_TESTS)
 

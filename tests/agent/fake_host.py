@@ -10,6 +10,8 @@ MODE:
              request -> 2 for status, 0 otherwise
   hup-first  close the first connection after its first request
   silent     read and never answer
+  swallow-first  like v1, but the first v1 request gets no answer (an
+             answer lost on the way, as with a guest that migrated)
   stale      (pty) leave a stale "abba" 0 in the port before anyone opens
              it, and put garbage before every answer
 Each request is logged to LOG as "op=N seqno=N domain=NAME".
@@ -37,6 +39,7 @@ class Host:
         self.logpath = logpath
         self.buf = b""
         self.requests = 0
+        self.v1_requests = 0
 
     def frames(self, data):
         """Yield 74-byte frames starting with either magic (resync)."""
@@ -63,7 +66,10 @@ class Host:
         domain = frame[6:70].split(b"\0")[0].decode(errors="replace")
         seqno = int.from_bytes(frame[70:74], "little")
         log(self.logpath, "op=%d seqno=%d domain=%s" % (op, seqno, domain))
+        self.v1_requests += 1
         if self.mode == "silent":
+            return b""
+        if self.mode == "swallow-first" and self.v1_requests == 1:
             return b""
         if self.mode == "hup-first" and self.requests == 1:
             return None
