@@ -336,6 +336,14 @@ static int start(struct fenced *f)
 	int r;
 
 	raise_fd_limit(f);
+	/*
+	 * libvirt's client writes its socket with write(): a libvirtd that
+	 * dies mid-call would kill us with SIGPIPE (seen with the cpg
+	 * backend, tests/cluster/libvirt_test.sh) instead of failing the
+	 * call, after which the backend reconnects.  Our own sockets use
+	 * MSG_NOSIGNAL.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
 		return vsf_log_err(&f->log, -EIO, "libvirt initialisation "
 				   "failed");
