@@ -20,8 +20,16 @@
  * For every socket of every running domain (chan_xml.h rules) we connect
  * as the client, without blocking, and read a byte stream of requests.
  * The source of every request is the domain's UUID.  A socket that fails or
- * closes is retried with backoff while its domain runs (stock never
- * retries).  Garbage is skipped by resyncing on the magic.
+ * closes is retried with backoff (stock never retries), logging only when
+ * its state changes: down (and libvirt is asked whether the domain still
+ * has it), confirmed by libvirt, up again, given up after
+ * reconnect_give_up seconds down.  A given-up socket waits until libvirt
+ * lists it again (domain start, libvirt reconnect); one that libvirt no
+ * longer lists, or whose domain is gone, is forgotten.  Garbage is skipped
+ * by resyncing on the magic.
+ *
+ *       reconnect_give_up = "120";   # ours: seconds down before giving up
+ *                                    #   on a socket; 0 = never
  */
 #include "config.h"
 
@@ -39,12 +47,14 @@
 #include "util.h"
 #include "vsf_frame.h"
 #include "vsf_key.h"
+#include "vsf_num.h"
 #include "vsf_v2.h"
 #include "vsf_wire.h"
 
 #define CONNECT_TIMEOUT_MS 3000
 #define RETRY_MIN_MS 250
 #define RETRY_MAX_MS 10000
+#define GIVE_UP_S_DEFAULT 120
 #define MAX_PENDING 8			/* requests in flight per socket */
 #define OUT_HIGH_WATER (64 * 1024)	/* stop reading above this */
 #define MAX_NAMES 16
@@ -82,6 +92,13 @@ struct chan_sock {
 	bool connected;
 	uint64_t timer;			/* connect timeout or retry */
 	unsigned int backoff_ms;
+	/* an outage: from the first failure until connected again */
+	uint64_t down_ms;		/* when it began; 0: not in one */
+	unsigned int attempts;		/* failed connects during it */
+	char why[64];			/* the latest failure */
+	bool rechecking;		/* asked libvirt; no answer yet */
+	bool parked;			/* gave up: waits for libvirt's next
+					 * listing of the domain */
 	struct vsf_frame_reader rd;
 	uint8_t *out;			/* replies not yet written */
 	size_t out_len, out_cap;
@@ -113,6 +130,7 @@ struct chan_listener {
 	char *key_file;			/* shared v2 key (NULL: default) */
 	char *names[MAX_NAMES + 1];
 	struct vsf_chan_select sel;
+	uint64_t give_up_ms;		/* 0: retry while libvirt lists it */
 	bool lost;			/* libvirt connection is down */
 };
 
@@ -199,16 +217,46 @@ static void on_retry(struct vsf_loop *loop, uint64_t id, void *data)
 	sock_connect(s);
 }
 
-/* Drop the connection and try again later, backing off. */
+/* The first failure of an outage: say so once, and ask libvirt. */
+static void outage_begins(struct chan_sock *s, uint64_t now)
+{
+	s->down_ms = now ? now : 1;
+	s->attempts = 0;
+	s->rechecking = true;
+	chan_watch_recheck(s->cl->watch, s->dom->uuid);
+	vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): %s; reconnecting in "
+		 "the background (backoff up to %u s), asking libvirt whether "
+		 "the domain still has it", s->dom->name, s->path, s->why,
+		 RETRY_MAX_MS / 1000);
+}
+
+/*
+ * Drop the connection and try again later, backing off.  Retries are
+ * silent: only outage_begins(), giving up and sock_up() log.
+ */
 static void sock_retry(struct chan_sock *s, const char *why)
 {
+	uint64_t now = vsf_loop_now(loop_of(s));
+	uint64_t give_up = s->cl->give_up_ms;
+
 	sock_shut(s);
+	vsf_strlcpy(s->why, why, sizeof(s->why));
+	if (!s->down_ms)
+		outage_begins(s, now);
+	s->attempts++;
+	if (give_up && now - s->down_ms >= give_up) {
+		vsf_logf(log_of(s), LOG_WARNING, "channel %s (%s): giving up "
+			 "after %u attempts in %llu s (%s); it is tried again "
+			 "when libvirt lists it again (domain start, libvirt "
+			 "reconnect)", s->dom->name, s->path, s->attempts,
+			 (unsigned long long)((now - s->down_ms) / 1000),
+			 s->why);
+		s->parked = true;
+		return;
+	}
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : RETRY_MIN_MS;
 	if (s->backoff_ms > RETRY_MAX_MS)
 		s->backoff_ms = RETRY_MAX_MS;
-	vsf_logf(log_of(s), s->backoff_ms >= RETRY_MAX_MS ? LOG_DEBUG : LOG_INFO,
-		 "channel %s (%s): %s; retrying in %u ms", s->dom->name,
-		 s->path, why, s->backoff_ms);
 	s->timer = vsf_loop_add_timer(loop_of(s), s->backoff_ms, on_retry, NULL,
 				      s);
 }
@@ -570,6 +618,7 @@ static void on_readable(struct chan_sock *s)
 				     : "read failed");
 		return;
 	}
+	s->backoff_ms = 0;	/* a working channel, not one that flaps */
 	vsf_frame_reader_commit(&s->rd, (size_t)n);
 	parse_frames(s);
 	if (s->fd >= 0)
@@ -582,9 +631,15 @@ static void sock_up(struct chan_sock *s)
 		(void)vsf_loop_del_timer(loop_of(s), s->timer);
 	s->timer = 0;
 	s->connected = true;
-	s->backoff_ms = 0;
-	vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected, domain %s",
-		 s->dom->name, s->path, s->dom->uuid);
+	if (s->down_ms)
+		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected "
+			 "again after %u attempts, domain %s", s->dom->name,
+			 s->path, s->attempts + 1, s->dom->uuid);
+	else
+		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected, "
+			 "domain %s", s->dom->name, s->path, s->dom->uuid);
+	s->down_ms = 0;
+	s->rechecking = false;
 	sock_update_events(s);
 }
 
@@ -697,12 +752,59 @@ static void dom_remove(struct chan_listener *cl, struct chan_dom *d)
 	free(d);
 }
 
-static bool dom_has_path(const struct chan_dom *d, const char *path)
+static struct chan_sock *dom_sock(const struct chan_dom *d, const char *path)
 {
-	for (const struct chan_sock *s = d->socks; s; s = s->next)
+	for (struct chan_sock *s = d->socks; s; s = s->next)
 		if (!strcmp(s->path, path))
+			return s;
+	return NULL;
+}
+
+static bool msg_lists(const struct chan_msg *m, const char *path)
+{
+	for (size_t i = 0; i < m->socks.n; i++)
+		if (m->socks.paths[i] && !strcmp(m->socks.paths[i], path))
 			return true;
 	return false;
+}
+
+/* libvirt lists @s (again): wake a parked socket, note a confirmation. */
+static void sock_listed(struct chan_sock *s, const struct chan_msg *m)
+{
+	bool asked = s->rechecking;
+
+	if (m->recheck)
+		s->rechecking = false;
+	if (s->parked && !m->recheck) {
+		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): listed by "
+			 "libvirt again; reconnecting", s->dom->name, s->path);
+		s->parked = false;
+		s->down_ms = 0;
+		s->backoff_ms = 0;
+		sock_connect(s);
+	} else if (asked && m->recheck && !s->connected && !s->parked) {
+		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): libvirt "
+			 "still lists it for the running domain; retrying",
+			 s->dom->name, s->path);
+	}
+}
+
+/* Forget sockets libvirt no longer lists for the domain (hot-unplug). */
+static void dom_forget_unlisted(struct chan_dom *d, const struct chan_msg *m)
+{
+	struct chan_sock **pp = &d->socks, *s;
+
+	while ((s = *pp)) {
+		if (msg_lists(m, s->path)) {
+			pp = &s->next;
+			continue;
+		}
+		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): no longer in "
+			 "the domain's definition; forgotten", d->name,
+			 s->path);
+		*pp = s->next;
+		sock_free(s);
+	}
 }
 
 static void dom_up(struct chan_listener *cl, struct chan_msg *m)
@@ -718,11 +820,15 @@ static void dom_up(struct chan_listener *cl, struct chan_msg *m)
 	}
 	vsf_strlcpy(d->name, m->name, sizeof(d->name));
 	d->seen = true;
+	if (!m->partial)
+		dom_forget_unlisted(d, m);
 	for (size_t i = 0; i < m->socks.n; i++) {
-		struct chan_sock *s;
+		struct chan_sock *s = dom_sock(d, m->socks.paths[i]);
 
-		if (dom_has_path(d, m->socks.paths[i]))
+		if (s) {
+			sock_listed(s, m);
 			continue;
+		}
 		if (!(s = calloc(1, sizeof(*s))))
 			continue;
 		s->cl = cl;
@@ -736,6 +842,8 @@ static void dom_up(struct chan_listener *cl, struct chan_msg *m)
 		d->socks = s;
 		sock_connect(s);
 	}
+	if (!d->socks)
+		dom_remove(cl, d);
 }
 
 static void handle_msg(struct chan_listener *cl, struct chan_msg *m)
@@ -808,6 +916,20 @@ static int parse_mode(struct chan_listener *cl, const char *mode)
 	return 0;
 }
 
+static int parse_give_up(struct chan_listener *cl, const char *v, char *err,
+			 size_t errlen)
+{
+	unsigned long sec = GIVE_UP_S_DEFAULT;
+
+	if (v && vsf_parse_ulong(v, 86400, &sec) < 0) {
+		snprintf(err, errlen, "listeners/serial/reconnect_give_up = "
+			 "\"%s\": want seconds, 0 to 86400", v);
+		return -EINVAL;
+	}
+	cl->give_up_ms = (uint64_t)sec * 1000;
+	return 0;
+}
+
 static int chan_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 		     char *err, size_t errlen)
 {
@@ -835,6 +957,9 @@ static int chan_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 	}
 	if (!mode && !nn)
 		cl->sel.serial = true;	/* stock default */
+	if (parse_give_up(cl, vsf_conf_get(cfg, "reconnect_give_up"), err,
+			  errlen) < 0)
+		return -EINVAL;
 	cl->watch = chan_watch_start(vsf_conf_get(cfg, "uri"), &cl->sel);
 	if (!cl->watch) {
 		snprintf(err, errlen, "serial listener: cannot start the "

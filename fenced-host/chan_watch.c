@@ -24,6 +24,12 @@
 #include "util.h"
 
 #define MAX_NAMES 16
+#define MAX_RECHECKS 1024	/* queued at once; more wait for a rescan */
+
+struct recheck {
+	char uuid[40];
+	struct recheck *next;
+};
 
 struct chan_watch {
 	char *uri;
@@ -32,9 +38,11 @@ struct chan_watch {
 	char *names[MAX_NAMES + 1];
 	int efd;
 	pthread_t thread;
-	pthread_mutex_t lock;	/* protects head, tail, stop */
+	pthread_mutex_t lock;	/* protects head, tail, rechecks, stop */
 	pthread_cond_t cond;	/* signalled on stop */
 	struct chan_msg *head, **tail;
+	struct recheck *rechecks;	/* newest first */
+	unsigned int nrechecks;
 	bool stop;
 	/* watcher thread only */
 	virConnectPtr conn;
@@ -77,7 +85,7 @@ static void post_simple(struct chan_watch *w, enum chan_msg_type type,
 }
 
 static void post_domain(struct chan_watch *w, virDomainPtr d,
-			enum chan_msg_type type)
+			enum chan_msg_type type, bool recheck)
 {
 	struct chan_msg *m = calloc(1, sizeof(*m));
 	const char *name = virDomainGetName(d);
@@ -86,13 +94,14 @@ static void post_domain(struct chan_watch *w, virDomainPtr d,
 	if (!m)
 		return;
 	m->type = type;
+	m->recheck = recheck;
 	(void)virDomainGetUUIDString(d, m->uuid);
 	vsf_strlcpy(m->name, name ? name : "?", sizeof(m->name));
 	if (type == CHAN_MSG_UP) {
 		xml = virDomainGetXMLDesc(d, 0);
-		if (xml)
-			(void)vsf_chan_xml_scan(xml, strlen(xml), &w->sel,
-						&m->socks);
+		if (!xml || vsf_chan_xml_scan(xml, strlen(xml), &w->sel,
+					      &m->socks) < 0)
+			m->partial = true;
 		free(xml);
 	}
 	post(w, m);
@@ -106,10 +115,84 @@ static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event,
 	(void)c;
 	(void)detail;
 	if (event == VIR_DOMAIN_EVENT_STARTED)
-		post_domain(w, d, CHAN_MSG_UP);
+		post_domain(w, d, CHAN_MSG_UP, false);
 	else if (event == VIR_DOMAIN_EVENT_STOPPED)
-		post_domain(w, d, CHAN_MSG_DOWN);
+		post_domain(w, d, CHAN_MSG_DOWN, false);
 	return 0;
+}
+
+/*
+ * One queued recheck.  Only libvirt's own "no such domain" makes it DOWN:
+ * any other failure is the connection's, and the rescan after the
+ * reconnect answers for every domain.
+ */
+static void recheck_one(struct chan_watch *w, const char *uuid)
+{
+	virDomainPtr d = virDomainLookupByUUIDString(w->conn, uuid);
+	struct chan_msg *m;
+	virErrorPtr e;
+	int active;
+
+	if (!d) {
+		e = virGetLastError();
+		if (!e || e->code != VIR_ERR_NO_DOMAIN ||
+		    !(m = calloc(1, sizeof(*m))))
+			return;
+		m->type = CHAN_MSG_DOWN;
+		vsf_strlcpy(m->uuid, uuid, sizeof(m->uuid));
+		post(w, m);
+		return;
+	}
+	active = virDomainIsActive(d);
+	if (active == 1)
+		post_domain(w, d, CHAN_MSG_UP, true);
+	else if (active == 0)
+		post_domain(w, d, CHAN_MSG_DOWN, true);
+	virDomainFree(d);
+}
+
+static struct recheck *take_rechecks(struct chan_watch *w)
+{
+	struct recheck *list;
+
+	pthread_mutex_lock(&w->lock);
+	list = w->rechecks;
+	w->rechecks = NULL;
+	w->nrechecks = 0;
+	pthread_mutex_unlock(&w->lock);
+	return list;
+}
+
+static void run_rechecks(struct chan_watch *w)
+{
+	struct recheck *r = take_rechecks(w);
+
+	while (r) {
+		struct recheck *next = r->next;
+
+		if (!w->lost)
+			recheck_one(w, r->uuid);
+		free(r);
+		r = next;
+	}
+}
+
+void chan_watch_recheck(struct chan_watch *w, const char *uuid)
+{
+	struct recheck *r;
+
+	pthread_mutex_lock(&w->lock);
+	for (r = w->rechecks; r; r = r->next)
+		if (!strcmp(r->uuid, uuid))
+			break;
+	if (!r && w->nrechecks < MAX_RECHECKS &&
+	    (r = calloc(1, sizeof(*r)))) {
+		vsf_strlcpy(r->uuid, uuid, sizeof(r->uuid));
+		r->next = w->rechecks;
+		w->rechecks = r;
+		w->nrechecks++;
+	}
+	pthread_mutex_unlock(&w->lock);
 }
 
 static void on_close(virConnectPtr c, int reason, void *opaque)
@@ -128,6 +211,7 @@ static void on_tick(int timer, void *opaque)
 	(void)timer;
 	if (w->conn && virConnectIsAlive(w->conn) != 1)
 		w->lost = true;
+	run_rechecks(w);
 }
 
 static void scan(struct chan_watch *w)
@@ -139,7 +223,7 @@ static void scan(struct chan_watch *w)
 	n = virConnectListAllDomains(w->conn, &doms,
 				     VIR_CONNECT_LIST_DOMAINS_ACTIVE);
 	for (int i = 0; i < n; i++) {
-		post_domain(w, doms[i], CHAN_MSG_UP);
+		post_domain(w, doms[i], CHAN_MSG_UP, false);
 		virDomainFree(doms[i]);
 	}
 	free(doms);
@@ -232,6 +316,14 @@ static void *watch_main(void *arg)
 
 static void watch_free(struct chan_watch *w)
 {
+	struct recheck *r = w->rechecks;
+
+	while (r) {
+		struct recheck *next = r->next;
+
+		free(r);
+		r = next;
+	}
 	chan_msg_free(w->head);
 	if (w->efd >= 0)
 		close(w->efd);

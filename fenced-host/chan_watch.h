@@ -15,7 +15,11 @@
  * DOWN on the source host, UP on the destination); LOST when the libvirt
  * connection drops (the thread then reconnects with backoff and scans
  * again).  The loop thread keeps channels of domains seen since the last
- * SCAN_BEGIN and drops the rest at SCAN_END.
+ * SCAN_BEGIN and drops the rest at SCAN_END.  chan_watch_recheck() asks
+ * about one domain again (a channel of it failed): the answer is UP with
+ * @recheck set (it still runs; its channels as they are now) or DOWN (it
+ * is gone or stopped).  Every UP lists all of the domain's channels,
+ * unless @partial (its XML could not be read).
  */
 #ifndef VSF_CHAN_WATCH_H
 #define VSF_CHAN_WATCH_H
@@ -35,6 +39,8 @@ struct chan_msg {
 	char uuid[40];
 	char name[64];
 	struct vsf_chan_socks socks;	/* UP only */
+	bool partial;			/* UP: XML unread, socks incomplete */
+	bool recheck;			/* UP: answers chan_watch_recheck() */
 	char text[200];			/* LOST: why */
 	struct chan_msg *next;
 };
@@ -49,6 +55,12 @@ struct chan_watch;
 struct chan_watch *chan_watch_start(const char *uri,
 				    const struct vsf_chan_select *sel);
 int chan_watch_fd(const struct chan_watch *w);
+/*
+ * Ask libvirt about domain @uuid again, soon (the watcher looks within
+ * half a second, if connected; otherwise the rescan after the reconnect
+ * answers).  Never blocks; a repeat while one is queued is dropped.
+ */
+void chan_watch_recheck(struct chan_watch *w, const char *uuid);
 /* All waiting messages, oldest first; the caller frees them. */
 struct chan_msg *chan_watch_take(struct chan_watch *w);
 void chan_msg_free(struct chan_msg *m);

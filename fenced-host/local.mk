@@ -50,11 +50,12 @@ fenced_host_tcp_listener_test_LDADD = $(FENCED_LIBS)
 TESTS += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 	tests/daemon/reconnect_e2e.sh tests/daemon/storm_e2e.sh \
 	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh \
-	tests/daemon/v2_keys_e2e.sh
+	tests/daemon/v2_keys_e2e.sh tests/daemon/vanish_e2e.sh
 EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 	tests/daemon/reconnect_e2e.sh tests/daemon/storm_e2e.sh \
 	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh \
-	tests/daemon/v2_keys_e2e.sh tests/daemon/lvd.sh \
+	tests/daemon/v2_keys_e2e.sh tests/daemon/vanish_e2e.sh \
+	tests/daemon/lvd.sh \
 	tests/daemon/chan_peer.py tests/daemon/storm_peer.py \
 	tests/daemon/v2_peer.py
 

@@ -116,8 +116,10 @@ static void check_listener(struct checker *c, const struct vsf_settings *s,
 	check_uint(c, l, "port", 65535, &v);
 	check_hash(c, l, "hash");
 	check_hash(c, l, "auth");
-	if (!strcasecmp(name, "serial"))
+	if (!strcasecmp(name, "serial")) {
 		check_mode(c, vsf_conf_child(l, "mode"));
+		check_uint(c, l, "reconnect_give_up", 86400, &v);
+	}
 	else
 		check_key(c, l, at);
 	if (l && vsf_conf_get(l, "family") &&
@@ -279,6 +281,7 @@ static const struct {
 } defaults[] = {
 	{ "serial", "mode", "serial" },
 	{ "serial", "key_file", VSF_KEY_DEFAULT_PATH },
+	{ "serial", "reconnect_give_up", "120" },
 	{ "tcp", "key_file", VSF_KEY_DEFAULT_PATH },
 	{ "tcp", "hash", "sha256" }, { "tcp", "auth", "sha256" },
 	{ "tcp", "family", "ipv4" }, { "tcp", "address", "127.0.0.1" },

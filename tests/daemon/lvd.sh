@@ -8,6 +8,11 @@
 #   lvd_define_guest NAME UUID   define a domain whose <serial> is a unix
 #                            socket $T/sock/NAME.sock in bind mode (QEMU's)
 #   lvd_wait_sock NAME       wait (5 s) until a peer has bound NAME's socket
+#   lvd_hold                 keep one virsh connected (test:///default's
+#                            domains live only while someone is connected)
+#   lvd_drop_clients PID     disconnect PID's connections to libvirtd
+#                            (virt-admin), as a libvirtd restart would, but
+#                            keeping its domains
 #   lvd_stop                 stop libvirtd
 #   wait_file FILE [SEC]     wait (default 10 s) until FILE exists
 #   fenced_stop PID LOG      SIGTERM the daemon, wait for it, and count a
@@ -52,6 +57,25 @@ lvd_wait_sock() {
 	for i in $(seq 100); do [ -S "$T/sock/$1.sock" ] && return 0; sleep 0.05; done
 	vsf_fail "nobody bound $1's socket"
 	return 1
+}
+
+lvd_hold() {
+	vsf_bg lvd_hold virsh -q -c "$URI" event --all --loop
+}
+
+lvd_drop_clients() {
+	local id
+	adm() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			env -i PATH=/usr/sbin:/usr/bin HOME="$T/lv/home" \
+			XDG_RUNTIME_DIR="$T/lv/run" virt-admin -c \
+			"libvirtd:///session?socket=$T/lv/run/libvirt/libvirt-admin-sock" "$@"
+	}
+	for id in $(adm client-list libvirtd | awk '$1 ~ /^[0-9]+$/ {print $1}'); do
+		adm client-info libvirtd "$id" |
+			grep -qE "unix_process_id *: *$1\$" &&
+			adm client-disconnect libvirtd "$id" >/dev/null
+	done
 }
 
 lvd_stop() {
