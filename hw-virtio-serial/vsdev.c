@@ -47,6 +47,7 @@ struct port {
 	uint8_t *held;		/* host bytes handed over (vsdev_port_hold): */
 	uint32_t held_off;	/* held[held_off..held_off+held_len) is still */
 	uint32_t held_len;	/* to be delivered; NULL when held_len is 0 */
+	uint32_t held_cap;	/* bytes allocated at held */
 };
 
 struct vsdev {
@@ -669,6 +670,7 @@ static void held_drop(struct vsdev *dev, struct port *p)
 	p->held = NULL;
 	p->held_off = 0;
 	p->held_len = 0;
+	p->held_cap = 0;
 }
 
 /*
@@ -727,13 +729,24 @@ ssize_t vsdev_port_hold(struct vsdev *dev, uint32_t id, const void *buf,
 		memmove(p->held, p->held + p->held_off, p->held_len);
 		p->held_off = 0;
 	}
-	nb = realloc(p->held, p->held_len + n);
-	if (!nb)
-		return -ENOMEM;
-	memcpy(nb + p->held_len, buf, n);
+	if (p->held_len + n > p->held_cap) {
+		/* Doubling: a cut feeds us 4 KiB at a time while the VM is
+		 * stopped, and copying grows the migration downtime. */
+		size_t cap = p->held_cap ? 2 * (size_t)p->held_cap : 4096;
+
+		while (cap < p->held_len + n)
+			cap *= 2;
+		if (cap > VSDEV_HELD_MAX)
+			cap = VSDEV_HELD_MAX;
+		nb = realloc(p->held, cap);
+		if (!nb)
+			return -ENOMEM;
+		p->held = nb;
+		p->held_cap = (uint32_t)cap;
+	}
+	memcpy(p->held + p->held_len, buf, n);
 	if (!p->held_len)
 		dev->held_ports++;
-	p->held = nb;
 	p->held_len += (uint32_t)n;
 	return (ssize_t)n;
 }
@@ -1351,7 +1364,7 @@ int vsdev_state_set(struct vsdev *dev, const struct vsdev_state *st)
 		held_drop(dev, p);
 		if (ps->held_len) {
 			p->held = held[i];
-			p->held_len = ps->held_len;
+			p->held_len = p->held_cap = ps->held_len;
 			dev->held_ports++;
 		}
 		/* Throttle is not carried: the destination retries at once. */

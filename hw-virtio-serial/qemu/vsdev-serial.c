@@ -637,9 +637,9 @@ static void port_cut(VsdevPort *port)
         }
     }
     if (n > 0) {
-        warn_report("virtio-serial: port %u: more than %u unread host bytes "
-                    "at migration; the rest stay in the source", port->id,
-                    VSDEV_HELD_MAX);
+        warn_report("virtio-serial: port %u: unread host bytes at migration "
+                    "not all taken (%s); the rest stay in the source",
+                    port->id, took < 0 ? strerror(-took) : "over 1 MiB");
     }
     s->service_pending = true;  /* a resumed source delivers them */
 }

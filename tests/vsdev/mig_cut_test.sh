@@ -13,6 +13,9 @@
 #     bytes ("held N"), refuses writes with EPIPE, and once it runs again
 #     drops the half-shut connection (the writer sees EOF) and accepts a
 #     new one (host on again).
+#   over the bound (a writer with a 4 MiB send buffer queues 1.5 MiB): the
+#     cut takes VSDEV_HELD_MAX (1 MiB), the destination holds exactly that,
+#     and the source warns that the rest stayed behind.
 . "$(dirname "$0")/../vm/lib.sh"
 . "$(dirname "$0")/our-qemu.sh"
 vm_setup vsdev-cut
@@ -46,6 +49,8 @@ start src1 src
 start dst1 dst
 start src2 src
 start dst2 bad
+start src3 src
+start dst3 dst
 
 python3 - "$VM_DIR" <<'PY' >"$VM_DIR/results"
 import json, os, select, socket, sys, time
@@ -100,9 +105,12 @@ def refused(s):
     except OSError as e:
         return str(e)
 
-def migrate(src, dst, rp):
+def migrate(src, dst, rp, n=N):
     qs, qd = Qmp(src), Qmp(dst)
     w = conn("%s/%s/port.sock" % (d, src))
+    if n > N:   # root may raise the unix send buffer past wmem_max
+        w.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_SNDBUFFORCE", 32),
+                     4 << 20)
     # The chardev must have accepted us before the first byte (a paused
     # VM's port does not hear it: query-chardev does).
     end = time.monotonic() + 10
@@ -110,7 +118,7 @@ def migrate(src, dst, rp):
             c["label"] == "c1" and c["filename"].startswith("disconnected:")
             for c in qs.cmd("query-chardev")):
         time.sleep(0.02)
-    w.sendall(bytes(i % 251 for i in range(N)))
+    w.sendall(bytes(i % 251 for i in range(n)))
     caps = [{"capability": "return-path", "state": rp}]
     qs.cmd("migrate-set-capabilities", capabilities=caps)
     qd.cmd("migrate-set-capabilities", capabilities=caps)
@@ -118,44 +126,62 @@ def migrate(src, dst, rp):
     qs.cmd("migrate", uri="unix:%s/%s/mig.sock" % (d, dst))
     return qs, qd, w, qs.wait_state(("completed", "failed", "cancelled"))
 
-# 1. completed: every unread byte moves, the source refuses the rest.
-qs, qd, w, st = migrate("src1", "dst1", False)
-check("cut_migration_completed", st == "completed", st)
-p = qs.port()
-check("cut_source_took_all_unread", p.get("cut") == str(N), "source %s" % p)
-check("cut_source_refuses_later_writes", refused(w) == "EPIPE", refused(w))
-qd.wait_state(("completed", "failed"))
-p = qd.port()
-check("cut_destination_holds_them", p.get("held") == str(N), "destination %s" % p)
-qs.cmd("quit"); qd.cmd("quit")
+def scenarios():
+    # 1. completed: every unread byte moves, the source refuses the rest.
+    qs, qd, w, st = migrate("src1", "dst1", False)
+    check("cut_migration_completed", st == "completed", st)
+    p = qs.port()
+    check("cut_source_took_all_unread", p.get("cut") == str(N), "source %s" % p)
+    check("cut_source_refuses_later_writes", refused(w) == "EPIPE", refused(w))
+    qd.wait_state(("completed", "failed"))
+    p = qd.port()
+    check("cut_destination_holds_them", p.get("held") == str(N), "destination %s" % p)
+    qs.cmd("quit"); qd.cmd("quit")
 
-# 2. failed: the source keeps them and recovers its connection on resume.
-qs, qd, w, st = migrate("src2", "dst2", True)
-check("cut_refused_migration_failed", st == "failed", st)
-p = qs.port()
-check("cut_failed_source_keeps_bytes", p.get("held") == str(N) and
-      p.get("cut") == str(N), "source %s" % p)
-check("cut_failed_source_refuses_writes", refused(w) == "EPIPE", refused(w))
-qs.cmd("cont")
-w.settimeout(10)
+    # 2. failed: the source keeps them and recovers its connection on resume.
+    qs, qd, w, st = migrate("src2", "dst2", True)
+    check("cut_refused_migration_failed", st == "failed", st)
+    p = qs.port()
+    check("cut_failed_source_keeps_bytes", p.get("held") == str(N) and
+          p.get("cut") == str(N), "source %s" % p)
+    check("cut_failed_source_refuses_writes", refused(w) == "EPIPE", refused(w))
+    qs.cmd("cont")
+    w.settimeout(10)
+    try:
+        eof = w.recv(1) == b""
+    except OSError as e:
+        eof = "error %s" % e
+    check("cut_resumed_source_drops_connection", eof is True, eof)
+    w2 = conn("%s/src2/port.sock" % d)
+    end = time.monotonic() + 10
+    while qs.port().get("host") != "on" and time.monotonic() < end:
+        time.sleep(0.05)
+    p = qs.port()
+    check("cut_resumed_source_accepts_new_client", p.get("host") == "on" and
+          p.get("held") == str(N), "source %s" % p)
+    w2.close()
+    qs.cmd("quit")
+    try:
+        qd.cmd("quit")
+    except Exception:
+        pass
+
+    # 3. more than the core may hold: it takes the bound, the source says so.
+    M = 1 << 20
+    qs, qd, w, st = migrate("src3", "dst3", False, M + M // 2)
+    check("cut_over_bound_completed", st == "completed", st)
+    p = qs.port()
+    check("cut_over_bound_takes_1MiB", p.get("cut") == str(M), "source %s" % p)
+    qd.wait_state(("completed", "failed"))
+    p = qd.port()
+    check("cut_over_bound_destination_holds_1MiB", p.get("held") == str(M),
+          "destination %s" % p)
+    qs.cmd("quit"); qd.cmd("quit")
+
 try:
-    eof = w.recv(1) == b""
-except OSError as e:
-    eof = "error %s" % e
-check("cut_resumed_source_drops_connection", eof is True, eof)
-w2 = conn("%s/src2/port.sock" % d)
-end = time.monotonic() + 10
-while qs.port().get("host") != "on" and time.monotonic() < end:
-    time.sleep(0.05)
-p = qs.port()
-check("cut_resumed_source_accepts_new_client", p.get("host") == "on" and
-      p.get("held") == str(N), "source %s" % p)
-w2.close()
-qs.cmd("quit")
-try:
-    qd.cmd("quit")
-except Exception:
-    pass
+    scenarios()
+except Exception as e:  # report, never hang or die silently
+    res.append("fail cut_script %s: %s" % (type(e).__name__, e))
 print("\n".join(res))
 PY
 while read -r kind name why; do
@@ -165,9 +191,14 @@ while read -r kind name why; do
 	esac
 done <"$VM_DIR/results"
 [ -s "$VM_DIR/results" ] || vm_fail cut_script "no results"
-if grep -qa 'virtio-serial' "$VM_DIR"/src*.err 2>/dev/null; then
-	vm_fail no_device_warnings "$(grep -a 'virtio-serial' "$VM_DIR"/src*.err | head -2)"
+if grep -qa 'virtio-serial' "$VM_DIR"/src[12].err 2>/dev/null; then
+	vm_fail no_device_warnings "$(grep -a 'virtio-serial' "$VM_DIR"/src[12].err | head -2)"
 else
 	vm_ok no_device_warnings
+fi
+if grep -qa 'not all taken (over 1 MiB)' "$VM_DIR/src3.err"; then
+	vm_ok cut_over_bound_warns
+else
+	vm_fail cut_over_bound_warns "src3 stderr: $(head -c 300 "$VM_DIR/src3.err")"
 fi
 vm_report
