@@ -454,7 +454,7 @@ static int call_auto(struct agent_stream *s, struct agent_call *c)
 	return agent_chan_call_v1(s, c);
 }
 
-static int call_once(struct agent_stream *s, struct agent_call *c)
+static int call_once(struct agent_stream *s, struct agent_call *c, int proto)
 {
 	int saw_v1;
 
@@ -463,7 +463,7 @@ static int call_once(struct agent_stream *s, struct agent_call *c)
 	c->hosts = 0;
 	c->fell_back = 0;
 	c->hello_unanswered = 0;
-	switch (c->proto) {
+	switch (proto) {
 	case AGENT_PROTO_V1:
 		return agent_chan_call_v1(s, c);
 	case AGENT_PROTO_V2:
@@ -484,13 +484,16 @@ static int still_running(const struct agent_stream *s,
 
 int agent_chan_call(struct agent_stream *s, struct agent_call *c)
 {
-	int r;
+	int proto = c->proto, r;
 
 	c->retries = 0;
-	while (still_running(s, c, r = call_once(s, c))) {
+	c->resends = 0;
+	while (still_running(s, c, r = call_once(s, c, proto))) {
 		say(c, 1, "v2: request %u still in progress on the host; "
 		    "asking again", c->request_id);
 		c->retries++;
+		/* it answered in v2: a slow HELLO must not fall back to v1 */
+		proto = AGENT_PROTO_V2;
 		(void)poll(NULL, 0, AGENT_IN_PROGRESS_RETRY_MS);
 	}
 	return r;
