@@ -81,6 +81,16 @@ lv_start() {
 	LV_PID[$1]=$!
 }
 
+# lv_start_host I LOG [HOSTNAME]: lv_start with a UTS namespace of its own
+# (hostname HOSTNAME, default hI), as separate machines would have.
+lv_start_host() {
+	mkdir -p "$RIG_DIR/lv$1"
+	ip netns exec "$(rig_ns "$1")" unshare -m -u --propagation private \
+		sh -c 'hostname "$1" && exec bash "$2" "$3"' _ "${3:-h$1}" \
+		"$RIG_LVNS" "$RIG_DIR/lv$1" >"$2" 2>&1 &
+	LV_PID[$1]=$!
+}
+
 # lv_wait I: wait up to 30 s for host I's libvirtd to answer.
 lv_wait() {
 	local end=$((SECONDS + 30))

@@ -97,41 +97,12 @@ pm_run nodea 30 "crm_attribute -t crm_config -n stonith-enabled -v true &&
 	>"$PM/configure.log" 2>&1 && vm_ok cib_configured ||
 	vm_fail cib_configured "$(tr '\n' '|' <"$PM/configure.log")"
 
-# registered VIA DEVICE...: stonith_admin --list-registered on VIA is DEVICE...
-registered() {
-	local via=$1 got
-	shift
-	got=$(pm_run "$via" 10 "stonith_admin --list-registered" | grep -o 'fence-[a-z]*' | sort | xargs)
-	[ "$got" = "$*" ] && return 0
-	sleep 1
-	return 1
-}
-if vm_wait_for 60 registered nodea fence-vs && vm_wait_for 30 registered nodeb fence-vs; then
+if vm_wait_for 60 pm_registered nodea fence-vs && vm_wait_for 30 pm_registered nodeb fence-vs; then
 	vm_ok fence_vs_registered
 else
 	vm_fail fence_vs_registered "$(pm_run nodea 10 stonith_admin --list-registered | tr '\n' '|')"
 fi
 pm_log "configured in $(vm_elapsed "$T_FORMED") s"
-
-# history_has VIA RE: stonith_admin --history on VIA has a line matching RE.
-history_has() {
-	pm_run "$1" 15 "stonith_admin --history '*' --verbose" | grep -qE -- "$2" && return 0
-	sleep 1
-	return 1
-}
-# hist_count VIA TARGET RE: lines of TARGET's fence history on VIA matching
-# RE; more_history waits for a new one (a fence recorded after the count).
-hist_count() { pm_run "$1" 15 "stonith_admin --history '$2' --verbose" | grep -c "$3"; }
-more_history() { # VIA TARGET RE N: more than N lines match RE
-	local n
-	n=$(hist_count "$1" "$2" "$3")
-	[ "$n" -gt "$4" ] && return 0
-	sleep 1
-	return 1
-}
-ev() { echo "domain '?pm-$1'?: $2"; }	# events.log ERE
-# started_more NODE N: libvirt has reported more than N boots of pm-NODE.
-started_more() { [ "$(grep -cE "$(ev "$1" 'Started Booted')" "$PM/events.log")" -gt "$2" ]; }
 
 BENCH=()
 # steps PEER TARGET: the usual milestones of a fence of TARGET seen by PEER
@@ -145,8 +116,8 @@ steps() {
 		"fence requested@$peer@Requesting that .* perform .*reboot.* $t|Requesting peer fencing .*$t|Client .*(reboot|fence).*$t"
 		"daemon request@$DAEMON@START:request #.*reboot pm-$t"
 		"daemon done@$DAEMON@request #.*reboot pm-$t"
-		"domain destroyed@events@$(ev "$t" 'Stopped Destroyed')"
-		"domain started@events@$(ev "$t" 'Started Booted')"
+		"domain destroyed@events@$(pm_ev "$t" 'Stopped Destroyed')"
+		"domain started@events@$(pm_ev "$t" 'Started Booted')"
 		"agent returned@$peer@Operation .reboot. .[0-9]+. targeting $t using .* returned 0"
 		"pacemaker OK@$peer@Operation .reboot. targeting $t .*OK|reboot of $t .*(OK|successful)"
 	)
@@ -154,20 +125,20 @@ steps() {
 
 # --- 1: hang --------------------------------------------------------------
 DAEMON=ours
-H0=$(hist_count nodea nodeb "reboot of nodeb successful")
+H0=$(pm_hist_count nodea nodeb "reboot of nodeb successful")
 T0=$(vm_now)
 vm_virsh suspend pm-nodeb >/dev/null || vm_fail suspend_b "virsh suspend failed"
-if vm_wait_for 90 started_more nodeb 1; then
+if vm_wait_for 90 pm_started_more nodeb 1; then
 	vm_ok hang_b_destroyed_and_restarted
 else
 	vm_fail hang_b_destroyed_and_restarted "no 'Started Booted' for pm-nodeb within 90 s"
 fi
-pm_check hang_history_says_success vm_wait_for 30 more_history nodea nodeb \
+pm_check hang_history_says_success vm_wait_for 30 pm_more_history nodea nodeb \
 	"reboot of nodeb successful" "$H0"
 pm_check hang_b_rejoins pm_wait_online 180 nodea "${CL[@]}"
 T_REJOIN=$(vm_now)
 steps any nodeb
-pm_timeline "$T0" "1 hang (virsh suspend pm-nodeb)" "hang@events@$(ev nodeb 'Suspended Paused')" \
+pm_timeline "$T0" "1 hang (virsh suspend pm-nodeb)" "hang@events@$(pm_ev nodeb 'Suspended Paused')" \
 	"${STEPS[@]}" "rejoin: joined@nodea@Members joined"
 printf '  %+8.2f s  %-22s (crm_mon)\n' "$(pm_dt "$T0" "$T_REJOIN")" "rejoin: Online"
 BENCH+=("hang ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
@@ -179,16 +150,16 @@ out=$(pm_run nodeb 120 "stonith_admin --reboot nodea --timeout 90; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_ok back_stonith_admin_rc0 ||
 	vm_fail back_stonith_admin_rc0 "$(echo "$out" | tr '\n' '|')"
 T_RET=$(vm_now)
-pm_check back_a_restarted vm_wait_for 30 started_more nodea 1
-pm_check back_history_on_b vm_wait_for 30 history_has nodeb "reboot of nodea successful.*origin=nodeb"
+pm_check back_a_restarted vm_wait_for 30 pm_started_more nodea 1
+pm_check back_history_on_b vm_wait_for 30 pm_history_has nodeb "reboot of nodea successful.*origin=nodeb"
 pm_check back_a_rejoins pm_wait_online 180 nodeb "${CL[@]}"
 T_REJOIN=$(vm_now)
 STEPS=(
 	"fence requested@nodeb@Client stonith_admin.* wants to fence .*nodea|Requesting .*nodea"
 	"daemon request@ours@START:request #.*reboot pm-nodea"
 	"daemon done@ours@request #.*reboot pm-nodea"
-	"domain destroyed@events@$(ev nodea 'Stopped Destroyed')"
-	"domain started@events@$(ev nodea 'Started Booted')"
+	"domain destroyed@events@$(pm_ev nodea 'Stopped Destroyed')"
+	"domain started@events@$(pm_ev nodea 'Started Booted')"
 	"agent returned@nodeb@Operation .reboot. .[0-9]+. targeting nodea using .* returned 0"
 	"token lost@nodeb@Token has not been received"
 	"membership: left@nodeb@Members left"
@@ -206,7 +177,7 @@ T0=$(vm_now)
 out=$(pm_run nodea 90 "stonith_admin --reboot nodex --timeout 30; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_fail denied_fails "stonith_admin said OK: $out" ||
 	vm_ok denied_fails
-pm_check denied_history_failed vm_wait_for 30 history_has nodea "reboot of nodex failed"
+pm_check denied_history_failed vm_wait_for 30 pm_history_has nodea "reboot of nodex failed"
 pm_check denied_daemon_logged grep -qiE "pm-nodex|$(pm_uuid 24)" "$PM/ours.ts"
 st=$(pm_domstate pm-nodex)
 [ "$st" = "shut off" ] && vm_ok denied_x_untouched || vm_fail denied_x_untouched "pm-nodex: $st"
@@ -216,11 +187,11 @@ pm_timeline "$T0" "3 denied (stonith_admin --reboot nodex on nodea)" \
 grep -aiE "pm-nodex|$(pm_uuid 24)" "$PM/ours.ts" | head -3 | sed 's/^/    daemon: /'
 
 # --- 4: corosync killed in nodeb -----------------------------------------
-H0=$(hist_count nodea nodeb "reboot of nodeb successful")
+H0=$(pm_hist_count nodea nodeb "reboot of nodeb successful")
 T0=$(vm_now)
 pm_run nodeb 10 "pkill -9 -x corosync" >/dev/null
-pm_check kill_b_restarted vm_wait_for 90 started_more nodeb 2
-pm_check kill_history_says_success vm_wait_for 30 more_history nodea nodeb \
+pm_check kill_b_restarted vm_wait_for 90 pm_started_more nodeb 2
+pm_check kill_history_says_success vm_wait_for 30 pm_more_history nodea nodeb \
 	"reboot of nodeb successful" "$H0"
 steps any nodeb
 pm_timeline "$T0" "4 corosync killed in nodeb" "${STEPS[@]}"
@@ -231,7 +202,7 @@ BENCH+=("kill ours: request->OK $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[pac
 pm_run nodea 30 "crm_resource -r fence-vs --meta -p target-role -v Stopped &&
  crm_resource -r fence-stock --meta -p target-role -v Started" >"$PM/switch.log" 2>&1 ||
 	vm_fail switch_devices "$(tr '\n' '|' <"$PM/switch.log")"
-pm_check stock_device_registered vm_wait_for 60 registered nodea fence-stock
+pm_check stock_device_registered vm_wait_for 60 pm_registered nodea fence-stock
 pm_stop_daemon
 pm_daemon stock "$FENCE_VIRTD" -F -d 5 -f "$PM/fenced.conf"
 # Stock registers the sockets of running domains at start-up, one
@@ -251,13 +222,13 @@ if [ "$(nreg stock 1)" = 1 ] && [ "$(nreg stock 2)" = 1 ]; then
 else
 	vm_fail stock_console_unseen "stock registered $(nreg stock 1) and $(nreg stock 2) sockets, want 1 (the UART) each"
 fi
-D0=$(grep -cE "$(ev nodeb 'Stopped Destroyed')" "$PM/events.log")
+D0=$(pm_ev_count nodeb 'Stopped Destroyed')
 T0=$(vm_now)
 out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 20; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_fail stock_console_fails "stonith_admin said OK" ||
 	vm_ok stock_console_fails
-pm_check stock_history_failed vm_wait_for 30 history_has nodea "reboot of nodeb failed"
-n=$(grep -cE "$(ev nodeb 'Stopped Destroyed')" "$PM/events.log")
+pm_check stock_history_failed vm_wait_for 30 pm_history_has nodea "reboot of nodeb failed"
+n=$(pm_ev_count nodeb 'Stopped Destroyed')
 [ "$n" -eq "$D0" ] && vm_ok stock_b_untouched ||
 	vm_fail stock_b_untouched "pm-nodeb destroyed $((n - D0)) times"
 pm_timeline "$T0" "5 stock fence_virtd, stock fence_virt on /dev/hvc0 (plain <console>)" \
@@ -267,18 +238,18 @@ pm_stop_daemon
 pm_daemon ours2 "$FENCED" -F -d 1 -f "$PM/fenced.conf"
 DAEMON=ours2
 pm_check ours_console_connected vm_wait_for 20 grep -qs "nodeb.console.*connected" "$PM/ours2.ts"
-B0=$(grep -cE "$(ev nodeb 'Started Booted')" "$PM/events.log")
+B0=$(pm_ev_count nodeb 'Started Booted')
 T0=$(vm_now)
 out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 60; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_ok ours_console_ok ||
 	vm_fail ours_console_ok "$(echo "$out" | tr '\n' '|')"
-pm_check ours_console_b_restarted vm_wait_for 30 started_more nodeb "$B0"
+pm_check ours_console_b_restarted vm_wait_for 30 pm_started_more nodeb "$B0"
 pm_timeline "$T0" "6 vserial-fenced, stock fence_virt on /dev/hvc0 (plain <console>)" \
 	"fence requested@nodea@Client stonith_admin.* wants to fence .*nodeb" \
 	"daemon request@ours2@START:request #.*reboot pm-nodeb" \
 	"daemon done@ours2@request #.*reboot pm-nodeb" \
-	"domain destroyed@events@$(ev nodeb 'Stopped Destroyed')" \
-	"domain started@events@$(ev nodeb 'Started Booted')" \
+	"domain destroyed@events@$(pm_ev nodeb 'Stopped Destroyed')" \
+	"domain started@events@$(pm_ev nodeb 'Started Booted')" \
 	"agent returned@nodea@Operation .reboot. .[0-9]+. targeting nodeb using .* returned 0" \
 	"pacemaker OK@nodea@Operation .reboot. targeting nodeb .*OK"
 BENCH+=("manual stock agent on hvc0 + ours: fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
@@ -297,17 +268,17 @@ T_SET=$(vm_now)
 pm_run nodea 30 "crm_resource -r fence-stock -p serial_device -v /dev/ttyS1" \
 	>"$PM/switch7.log" 2>&1 || vm_fail switch_port "$(tr '\n' '|' <"$PM/switch7.log")"
 vm_wait_for 30 eval '[ -n "$(pm_t_first "$T_SET" nodea "Added .fence-stock.")" ]'
-B0=$(grep -cE "$(ev nodeb 'Started Booted')" "$PM/events.log")
+B0=$(pm_ev_count nodeb 'Started Booted')
 T0=$(vm_now)
 out=$(pm_run nodea 120 "stonith_admin --reboot nodeb --timeout 60; echo rc=\$?")
 echo "$out" | grep -q '^rc=0' && vm_ok stock_pair_uart_ok ||
 	vm_fail stock_pair_uart_ok "$(echo "$out" | tr '\n' '|')"
-pm_check stock_pair_b_restarted vm_wait_for 30 started_more nodeb "$B0"
+pm_check stock_pair_b_restarted vm_wait_for 30 pm_started_more nodeb "$B0"
 pm_timeline "$T0" "7 stock fence_virtd + stock fence_virt on /dev/ttyS1 (<serial> UART)" \
 	"fence requested@nodea@Client stonith_admin.* wants to fence .*nodeb" \
 	"daemon request@stock7@Request 2 .*target pm-nodeb" \
-	"domain destroyed@events@$(ev nodeb 'Stopped Destroyed')" \
-	"domain started@events@$(ev nodeb 'Started Booted')" \
+	"domain destroyed@events@$(pm_ev nodeb 'Stopped Destroyed')" \
+	"domain started@events@$(pm_ev nodeb 'Started Booted')" \
 	"agent returned@nodea@Operation .reboot. .[0-9]+. targeting nodeb using .* returned 0" \
 	"pacemaker OK@nodea@Operation .reboot. targeting nodeb .*OK"
 BENCH+=("manual stock pair (UART): fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")

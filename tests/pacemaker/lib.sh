@@ -31,6 +31,16 @@ PM_FENCE_PORT=org.clusterlabs.fence.0
 pm_log() { printf '%s pm: %s\n' "$(date +%T.%3N)" "$*"; }
 
 pm_setup() {
+	pm_prepare "$1"
+	vm_libvirt_start || vm_report
+	# nsenter execs: the spawned PID is virsh itself (killed at exit).
+	vm_spawn nsenter -t "$VM_NS_PID" -m -n virsh -q event --all --loop \
+		--timestamp >"$PM/events.log" 2>&1
+}
+
+# pm_prepare NAME: pm_setup without the libvirtd (tests that bring their own,
+# e.g. one per host in cpg_test.sh): tools, temp dir, root image.
+pm_prepare() {
 	local p t0
 	for p in libvirtd virtlogd virsh unshare nsenter qemu-img stdbuf; do
 		command -v "$p" >/dev/null ||
@@ -49,10 +59,6 @@ pm_setup() {
 	}
 	pm_log "root image $(basename "$PM_IMG") in $(vm_elapsed "$t0") s"
 	VM_KERNEL=$PM_IMG/vmlinuz	# vm_libvirt_stop & co. need nothing else
-	vm_libvirt_start || vm_report
-	# nsenter execs: the spawned PID is virsh itself (killed at exit).
-	vm_spawn nsenter -t "$VM_NS_PID" -m -n virsh -q event --all --loop \
-		--timestamp >"$PM/events.log" 2>&1
 	PM_NODES=()
 }
 
@@ -65,8 +71,14 @@ pm_uuid() { printf '7a3e0f52-8c1d-4b6e-9f20-3d5c7b1a0e%02d' "$1"; }
 
 # pm_domain NODE IDX RUNNING-NODES...: write $PM/NODE.xml.  IDX (1..) gives
 # the uuid, MAC, IP and udp port; the kernel command line lists the nodes.
+# PM_HOSTDIR (default $PM) holds the node's fence/ and ctl/ sockets and its
+# console file; the NIC talks from PM_LOCAL_ADDR to the hub at PM_HUB_ADDR
+# (both default 127.0.0.1).  A test with one libvirtd per host gives each
+# host its own PM_HOSTDIR and address.
+declare -A PM_CTL_OF=()	# NODE -> its control socket (moves with migration)
 pm_domain() {
-	local node=$1 idx=$2 list="" i=0 n
+	local node=$1 idx=$2 list="" i=0 n hd=${PM_HOSTDIR:-$PM}
+	local hub=${PM_HUB_ADDR:-127.0.0.1} me=${PM_LOCAL_ADDR:-127.0.0.1}
 	shift 2
 	for n in "$@"; do
 		i=$((i + 1))
@@ -97,37 +109,38 @@ pm_domain() {
     </disk>
     <interface type='udp'>
       <mac address='52:54:00:15:00:$(printf %02x "$idx")'/>
-      <source address='127.0.0.1' port='$PM_HUB_PORT'>
-        <local address='127.0.0.1' port='$((PM_HUB_PORT + idx))'/>
+      <source address='$hub' port='$PM_HUB_PORT'>
+        <local address='$me' port='$((PM_HUB_PORT + idx))'/>
       </source>
       <model type='virtio'/>
       <rom enabled='no'/>
     </interface>
-    <serial type='file'><source path='$PM/$node.console.log' append='on'/><target port='0'/></serial>
+    <serial type='file'><source path='$hd/$node.console.log' append='on'/><target port='0'/></serial>
     <serial type='unix'>
-      <source mode='bind' path='$PM/fence/$node.uart'/>
+      <source mode='bind' path='$hd/fence/$node.uart'/>
       <target port='1'/>
     </serial>
     <console type='unix'>
-      <source mode='bind' path='$PM/fence/$node.console'/>
+      <source mode='bind' path='$hd/fence/$node.console'/>
       <target type='virtio'/>
     </console>
     <channel type='unix'>
-      <source mode='bind' path='$PM/fence/$node.sock'/>
+      <source mode='bind' path='$hd/fence/$node.sock'/>
       <target type='virtio' name='$PM_FENCE_PORT'/>
     </channel>
     <channel type='unix'>
-      <source mode='bind' path='$PM/ctl/$node.ctl'/>
+      <source mode='bind' path='$hd/ctl/$node.ctl'/>
       <target type='virtio' name='org.example.rig.ctl'/>
     </channel>
     <channel type='unix'>
-      <source mode='bind' path='$PM/ctl/$node.log'/>
+      <source mode='bind' path='$hd/ctl/$node.log'/>
       <target type='virtio' name='org.example.rig.log'/>
     </channel>
     <memballoon model='none'/>
   </devices>
 </domain>
 XML
+	PM_CTL_OF[$node]=$hd/ctl/$node.ctl
 }
 
 # pm_start NODE: create the domain; follow its log port into $PM/guest.log.
@@ -136,14 +149,21 @@ pm_start() {
 		vm_fail "create_$1" "virsh create failed"
 		return 1
 	}
-	vm_spawn python3 "$pm_here/rigctl.py" log "$PM/ctl/$1.log" "$PM/guest.log" "$1"
+	pm_follow "$1"
 	PM_NODES+=("$1")
+}
+
+# pm_follow NODE: append NODE's log port (next to its control socket) to
+# $PM/guest.log; again after a migration moved the socket.
+pm_follow() {
+	local ctl=${PM_CTL_OF[$1]}
+	vm_spawn python3 "$pm_here/rigctl.py" log "${ctl%.ctl}.log" "$PM/guest.log" "$1"
 }
 
 pm_run() { # NODE SECS CMD...
 	local node=$1 secs=$2
 	shift 2
-	python3 "$pm_here/rigctl.py" run "$PM/ctl/$node.ctl" "$secs" "$*"
+	python3 "$pm_here/rigctl.py" run "${PM_CTL_OF[$node]:-$PM/ctl/$node.ctl}" "$secs" "$*"
 }
 
 # pm_wait_ctl SECS NODE...: every NODE answers on its control port.
@@ -176,18 +196,18 @@ pm_wait_online() { # SECS VIA NODE...
 
 # pm_t_first T0 SRC ERE: "EPOCH SOURCE" of the first line from SRC after T0
 # matching ERE.  SRC is a guest node name (its log port), "any" (any
-# guest), "events" (libvirt) or a daemon log name ($PM/NAME.ts, stamped by
-# rigctl.py ts).
+# guest), "events" (libvirt; "eventsN": $PM/eventsN.log, one libvirtd of
+# several) or a daemon log name ($PM/NAME.ts, stamped by rigctl.py ts).
 pm_t_first() {
 	local t0=$1 src=$2 ere=$3
 	case $src in
-	events)
+	events*)
 		# "2026-11-26 13:00:00.123+0000: event ..." -> epoch
 		while IFS= read -r line; do
 			local ts=${line%%+0000:*}
 			date -u -d "$ts" +%s.%N 2>/dev/null | cut -c1-14
-		done < <(grep -aE -- "$ere" "$PM/events.log") |
-			awk -v t="$t0" '$1 >= t { print $1, "events"; exit }'
+		done < <(grep -aE -- "$ere" "$PM/$src.log") |
+			awk -v t="$t0" -v s="$src" '$1 >= t { print $1, s; exit }'
 		;;
 	*)
 		# "START:ERE": a daemon's completion line "... (N ms)" stands
@@ -264,6 +284,43 @@ pm_stop_daemon() {
 	kill -KILL "$PM_DAEMON_PID" 2>/dev/null
 	wait "$PM_DAEMON_PID" 2>/dev/null
 }
+
+# pm_registered VIA DEVICE...: stonith_admin --list-registered on VIA is
+# exactly DEVICE...
+pm_registered() {
+	local via=$1 got
+	shift
+	got=$(pm_run "$via" 10 "stonith_admin --list-registered" | grep -o 'fence-[a-z]*' | sort | xargs)
+	[ "$got" = "$*" ] && return 0
+	sleep 1
+	return 1
+}
+
+# pm_history_has VIA RE: stonith_admin --history on VIA has a line matching RE.
+pm_history_has() {
+	pm_run "$1" 15 "stonith_admin --history '*' --verbose" | grep -qE -- "$2" && return 0
+	sleep 1
+	return 1
+}
+
+# pm_hist_count VIA TARGET RE: lines of TARGET's fence history on VIA
+# matching RE; pm_more_history VIA TARGET RE N waits (with vm_wait_for) for
+# more than N, i.e. a fence recorded after the count.
+pm_hist_count() { pm_run "$1" 15 "stonith_admin --history '$2' --verbose" | grep -c "$3"; }
+pm_more_history() {
+	local n
+	n=$(pm_hist_count "$1" "$2" "$3")
+	[ "$n" -gt "$4" ] && return 0
+	sleep 1
+	return 1
+}
+
+# pm_ev NODE WHAT: the ERE of libvirt's event WHAT ("Stopped Destroyed")
+# for pm-NODE; pm_ev_count NODE WHAT [SRC]: how many SRC (default events,
+# see pm_t_first) holds; pm_started_more NODE N [SRC]: more than N boots.
+pm_ev() { echo "domain '?pm-$1'?: $2"; }
+pm_ev_count() { grep -cE "$(pm_ev "$1" "$2")" "$PM/${3:-events}.log"; }
+pm_started_more() { [ "$(pm_ev_count "$1" 'Started Booted' "${3:-events}")" -gt "$2" ]; }
 
 pm_check() { # NAME CMD...: a check that passes when CMD succeeds
 	local n=$1

@@ -12,6 +12,14 @@
   rigctl.py hub PORT PEER-PORT...      an Ethernet hub for QEMU udp netdevs on
                                        127.0.0.1: a frame from one peer port
                                        goes to every other peer port
+  rigctl.py hub-learn ADDR PORT        the same hub on ADDR:PORT for guests on
+                                       several hosts: peers are learned from
+                                       the source address of their frames,
+                                       keyed by the frame's source MAC, so a
+                                       guest that live-migrates (same MAC,
+                                       new host address) keeps its link;
+                                       prints "EPOCH MAC ADDR:PORT" on each
+                                       new or moved peer
 """
 import os
 import select
@@ -104,6 +112,27 @@ def hub(port, peers):
                     pass    # that guest is down (being fenced): drop
 
 
+def learning_hub(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    peers = {}      # source MAC -> (address, port) it last sent from
+    while True:
+        data, src = s.recvfrom(65536)
+        if len(data) < 14:
+            continue    # not an Ethernet frame
+        mac = data[6:12]
+        if peers.get(mac) != src:
+            peers[mac] = src
+            print("%.3f %s %s:%d" % (time.time(), mac.hex(":"), src[0], src[1]),
+                  flush=True)
+        for dst in set(peers.values()):
+            if dst != src:
+                try:
+                    s.sendto(data, dst)
+                except OSError:
+                    pass    # that guest is down (being fenced): drop
+
+
 def main(argv):
     if len(argv) >= 4 and argv[1] == "run":
         return run(argv[2], float(argv[3]), " ".join(argv[4:]))
@@ -113,6 +142,8 @@ def main(argv):
         ts(argv[2], argv[3])
     elif len(argv) >= 4 and argv[1] == "hub":
         hub(int(argv[2]), [int(p) for p in argv[3:]])
+    elif len(argv) == 4 and argv[1] == "hub-learn":
+        learning_hub(argv[2], int(argv[3]))
     else:
         sys.stderr.write(__doc__)
         return 2
