@@ -8,6 +8,7 @@
 # it: a back-off computed on the wall clock would then sleep for an hour.
 . "$(dirname "$0")/../interop/lib.sh"
 vsf_setup
+. "$(dirname "$0")/fenced.sh"
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 CC=${CC:-cc}
 vsf_require_prog "$FENCED" "$CC" stdbuf
@@ -53,5 +54,5 @@ if vsf_wait_line "$T/d.log" "libvirt connection back" 5 "$DAEMON"; then
 else
 	vsf_fail "no reconnect within 5 s: the back-off waits on the wall clock"
 fi
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/d.log"
 vsf_finish

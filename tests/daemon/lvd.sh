@@ -14,11 +14,6 @@
 #                            (virt-admin), as a libvirtd restart would, but
 #                            keeping its domains
 #   lvd_stop                 stop libvirtd
-#   wait_file FILE [SEC]     wait (default 10 s) until FILE exists
-#   fenced_stop PID LOG      SIGTERM the daemon, wait for it, and count a
-#                            check that LOG holds no sanitizer report and the
-#                            exit status is 0 (under an ASan build that is
-#                            LeakSanitizer's verdict at shutdown)
 
 T=$VSF_TMP
 chmod 755 "$T"
@@ -81,27 +76,4 @@ lvd_drop_clients() {
 lvd_stop() {
 	kill -CONT "$LVD" 2>/dev/null
 	vsf_stop "$LVD"
-}
-
-wait_file() {
-	local i
-	for i in $(seq $(( ${2:-10} * 20 ))); do
-		[ -e "$1" ] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-fenced_stop() {
-	local pid=$1 log=$2 i rc
-	kill -TERM "$pid" 2>/dev/null
-	vsf_wait_exit "$pid" 30 || { vsf_fail "daemon did not stop"; return; }
-	rc=$VSF_RC
-	if grep -qE "Sanitizer|runtime error:" "$log"; then
-		vsf_fail "sanitizer report in $(basename "$log") at shutdown"
-		grep -E -A12 "ERROR: |runtime error:" "$log" | head -40
-	else
-		vsf_check "daemon stopped cleanly (exit 0, no sanitizer report)" \
-			0 "$rc"
-	fi
 }

@@ -14,6 +14,7 @@ if [ -z "${VSF_IN_NETNS:-}" ]; then
 fi
 . "$(dirname "$0")/../interop/lib.sh"
 vsf_setup
+. "$(dirname "$0")/fenced.sh"
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 FENCE_XVM=${FENCE_XVM:-/usr/sbin/fence_xvm}
 vsf_require_prog "$FENCE_XVM" "$FENCED" ip
@@ -66,7 +67,7 @@ vsf_check_grep "NOTICE names the multicast source" "$T/d1.log" \
 xvm w1 -k "$T/otherkey" -t 3 -o status -H g2
 [ "$FV_RC" -ne 0 ]; vsf_check "wrong key: no answer" 0 $?
 vsf_check_grep "wrong key logged" "$T/d1.log" "multicast: request from 127.0.0.1 refused: bad signature"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/d1.log"
 
 write_conf "$T/g.conf" "groups { group { ip = \"127.0.0.1\"; uuid = \"g1\"; } }"
 vsf_bg d2 stdbuf -oL -eL "$FENCED" -F -f "$T/g.conf"
@@ -74,5 +75,5 @@ DAEMON=$VSF_PID
 vsf_wait_line "$T/d2.log" "listener 'multicast' started" 10
 xvm g1 -k "$T/key" -o off -H g2
 vsf_check "off g2 denied by groups (3)" 3 "$FV_RC"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/d2.log"
 vsf_finish

@@ -8,6 +8,7 @@
 # retransmits.  A second daemon run checks the groups ACL.
 . "$(dirname "$0")/../interop/lib.sh"
 vsf_setup
+. "$(dirname "$0")/fenced.sh"
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 PEER="python3 $(cd "$(dirname "$0")" && pwd)/chan_peer.py"
 vsf_require_prog "$FENCE_VIRT" "$FENCED" socat python3
@@ -171,7 +172,7 @@ vsf_check "retransmit: one backend action, one NOTICE" 1 \
 	"$(grep -c "notice: .*from channel g3 .*: off g2 -> ok" "$T/d1.log")"
 vsf_check_grep "retransmit logged" "$T/d1.log" "seqno 4242 is a retransmit"
 
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/$DLOG.log"
 vsf_check_grep "clean shutdown" "$T/d1.log" "stopped"
 
 # ---- run 2: groups: g1 may fence only itself and g3
@@ -203,7 +204,7 @@ vsf_wait_line "$T/d2.log" "SIGHUP: .*keeping the running configuration" 10
 vsf_check "broken file on SIGHUP refused" 0 $?
 fv g5 -o status -n g2
 vsf_check "old groups still in force" 0 "$FV_RC"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/$DLOG.log"
 write_conf "$T/groups.conf" "groups { group { name = \"c1\"; uuid = \"$U1\"; uuid = \"G3\"; } }"
 
 # ---- run 3: protocol v2 on the same channel with our agent; g1 has its
@@ -251,7 +252,7 @@ EOC
 	fv f1 -o status -n g2
 	vsf_check "v1 denied by policy (3)" 3 "$FV_RC"
 	vsf_check_grep "v1 denial logged" "$T/d3.log" "v1 is denied by policy"
-	vsf_stop "$DAEMON"
+	fenced_stop "$DAEMON" "$T/d3.log"
 else
 	vsf_fail "our agent $AGENT is not built"
 fi
@@ -274,7 +275,7 @@ vsf_check "request on the named virtio port answered" "reply 0" \
 	"$(grep reply "$T/p4.log")"
 vsf_check "serial sockets not used when only channel_name is set" 0 \
 	"$(grep -c 'channel g[13] ' "$T/d4.log")"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/d4.log"
 # mode "serial vmchannel": both kinds at once
 sed 's|channel_name = "org.vsf.fence.0";|mode = "serial vmchannel";|' \
 	"$T/named.conf" >"$T/both.conf"
@@ -288,7 +289,7 @@ vsf_check "vmchannel <channel> served with both modes on" "reply 0" \
 	"$(grep reply "$T/p5.log")"
 vsf_check_grep "serial socket of g1 tried too with both modes" "$T/d5.log" \
 	"channel g1 "
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/d5.log"
 
 # ---- --check-config
 "$FENCED" --check-config -f "$T/groups.conf" >"$T/check.out" 2>&1

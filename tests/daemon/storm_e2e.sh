@@ -4,6 +4,7 @@
 # well-formed request is answered, nothing crashes, the log says so.
 . "$(dirname "$0")/../interop/lib.sh"
 vsf_setup
+. "$(dirname "$0")/fenced.sh"
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 PEER="python3 $(cd "$(dirname "$0")" && pwd)/storm_peer.py"
 vsf_require_prog "$FENCED" python3
@@ -44,5 +45,5 @@ vsf_check "daemon still running" 0 $?
 vsf_check "one log line per request" $((N + STORM)) \
 	"$(grep -c 'info: request #[0-9]* from channel s[0-9]* .*: status s[0-9]* -> ok' "$T/d.log")"
 echo "# $N guests + $STORM-request storm: $(( (END - START) / 1000000 )) ms"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$T/d.log"
 vsf_finish

@@ -5,6 +5,7 @@
 # client does not stall others, and serial + tcp listeners at once.
 . "$(dirname "$0")/../interop/lib.sh"
 vsf_setup
+. "$(dirname "$0")/fenced.sh"
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 vsf_require_prog "$FENCE_VIRT" "$FENCED" "$VSF_PEER" python3
 
@@ -34,7 +35,7 @@ EOC
 
 start_daemon() {	# NAME CONF
 	vsf_bg "$1" stdbuf -oL -eL "$FENCED" -F -f "$2"
-	DAEMON=$VSF_PID
+	DAEMON=$VSF_PID DLOG=$T/$1.log
 	vsf_wait_line "$T/$1.log" "listener 'tcp' started" 10 ||
 		vsf_fail "$1: tcp listener did not start"
 }
@@ -104,7 +105,7 @@ vsf_check "status while a silent client is connected" 0 "$FV_RC"
 ms=$(( (END - START) / 1000000 ))
 [ "$ms" -lt 2000 ]; vsf_check "served in under 2 s (took ${ms} ms)" 0 $?
 kill "$SILENT" 2>/dev/null; wait "$SILENT" 2>/dev/null
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$DLOG"
 
 # groups by IP: 127.0.0.1 may act on g1 only
 write_conf "$T/g.conf" "tcp" "groups { group { ip = \"127.0.0.1\"; uuid = \"g1\"; } }"
@@ -115,7 +116,7 @@ fv g2 -k "$T/key" -o status -n g1
 vsf_check "status g1 allowed" 0 "$FV_RC"
 fv g3 -k "$T/key" -o list
 vsf_check "list filtered to g1" "g1" "$(awk '/-/{print $1}' "$T/g3.out" | xargs)"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$DLOG"
 
 # several listeners in one daemon; readiness reported to systemd's
 # NOTIFY_SOCKET (a python datagram socket stands in for systemd)
@@ -136,7 +137,7 @@ vsf_check "READY=1 sent to NOTIFY_SOCKET once started" 0 $?
 vsf_check_grep "serial listener started too" "$T/d3.log" "listener 'serial' started"
 fv b1 -k "$T/key" -o status -n g1
 vsf_check "tcp works next to serial" 0 "$FV_RC"
-vsf_stop "$DAEMON"
+fenced_stop "$DAEMON" "$DLOG"
 vsf_wait_line "$T/notify.log" "^STOPPING=1" 5
 vsf_check "STOPPING=1 sent at shutdown" 0 $?
 wait "$NOTIFY" 2>/dev/null
@@ -154,7 +155,7 @@ EOC
 	vsf_bg dv stdbuf -oL -eL "$FENCED" -F -f "$T/v.conf"
 	vsf_wait_line "$T/dv.log" "listener 'vsock' started" 10
 	vsf_check "vsock listener starts" 0 $?
-	vsf_stop "$VSF_PID"
+	fenced_stop "$VSF_PID" "$T/dv.log"
 	echo "# vsock: listener start-up checked; no end-to-end run (stock fence_virt -S dials CID >= 2, i.e. a real host)"
 else
 	echo "# vsock: this kernel has no AF_VSOCK; vsock listener not exercised"

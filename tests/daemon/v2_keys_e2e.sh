@@ -17,9 +17,8 @@ vsf_setup
 FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 PEER="python3 $(cd "$(dirname "$0")" && pwd)/v2_peer.py"
 vsf_require_prog "$FENCED" /usr/sbin/libvirtd virsh setpriv python3 stdbuf
+. "$(dirname "$0")/fenced.sh"
 . "$(dirname "$0")/lvd.sh"
-# an ASan build runs under stdbuf's preload; leaks are reported at exit
-export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=1}
 
 U1=11111111-2222-3333-4444-0000000000a1
 U2=11111111-2222-3333-4444-0000000000a2
@@ -40,7 +39,8 @@ vsf_wait_line "$T/d.log" "started \(config" 10 || vsf_fail "daemon did not start
 
 # install FILE as DEST atomically (rename), as an admin rotating a key would
 rotate() { cp -p "$1" "$2.new" && mv "$2.new" "$2"; }
-# hup ERE: SIGHUP the daemon and wait for the Nth outcome line
+# hup: SIGHUP the daemon, wait for the listener's outcome line (the Nth
+# for the Nth SIGHUP) and leave it in $HUP_LINE (not in a subshell: HUPS)
 HUPS=0
 hup() {
 	HUPS=$((HUPS + 1))
@@ -50,7 +50,8 @@ hup() {
 		[ "$(grep -cE "SIGHUP: listener 'serial': " "$T/d.log")" -ge "$HUPS" ] && break
 		sleep 0.05
 	done
-	grep -E "SIGHUP: listener 'serial': " "$T/d.log" | tail -1
+	HUP_LINE=$(grep -E "SIGHUP: listener 'serial': " "$T/d.log" |
+		sed -n "${HUPS}p" | sed 's/.*\(\(notice\|error\): \)/\1/')
 }
 go() { touch "$T/$1"; }
 got() { grep -E "^$1 " "$T/$2.log" | head -1 | cut -d' ' -f2-; }
@@ -82,9 +83,9 @@ vsf_check "g2 with the shared key S1: status test" 0 "$(got c1 p2)"
 # 1: rotate both keys, SIGHUP: the new keys are in force, the old refused
 rotate "$T/K2" "$T/keys/$U1"
 rotate "$T/S2" "$T/shared.key"
+hup
 vsf_check "SIGHUP reloads both keys in use" \
-	"notice: SIGHUP: listener 'serial': keys reloaded (2 in use)" \
-	"$(hup | sed 's/.*\(notice: \)/\1/')"
+	"notice: SIGHUP: listener 'serial': keys reloaded (2 in use)" "$HUP_LINE"
 go go2
 wait_file "$T/a3" 20; vsf_wait_exit "$P2" 20
 vsf_check "after the reload g1's new key K2 works" 0 "$(got a2 p1)"
@@ -95,8 +96,10 @@ vsf_check "after the reload the old shared key S1 is refused" badmac \
 
 # 2: a broken key file (group-readable) on SIGHUP: old keys stay in force
 chmod 644 "$T/keys/$U1"
+hup
+echo "$HUP_LINE" >"$T/hup2.out"
 vsf_check_grep "broken key on SIGHUP: one line naming the file, keys kept" \
-	<(hup) "error: SIGHUP: listener 'serial': domain g1: .*$U1.*; keeping the keys in force, none changed"
+	"$T/hup2.out" "^error: SIGHUP: listener 'serial': domain g1: .*$U1.*; keeping the keys in force, none changed"
 go go3
 wait_file "$T/h5" 20
 vsf_check "old key K2 still in force after the failed reload" 0 "$(got a4 p1)"
@@ -104,9 +107,9 @@ vsf_check "old key K2 still in force after the failed reload" 0 "$(got a4 p1)"
 # 3: a challenge issued under K2, then K3 comes in: that exchange finishes
 # under K2, the next one uses K3
 rotate "$T/K3" "$T/keys/$U1"
+hup
 vsf_check "fixed key file reloads" \
-	"notice: SIGHUP: listener 'serial': keys reloaded (2 in use)" \
-	"$(hup | sed 's/.*\(notice: \)/\1/')"
+	"notice: SIGHUP: listener 'serial': keys reloaded (2 in use)" "$HUP_LINE"
 go go4
 wait_file "$T/a6" 20
 vsf_check "exchange begun under the old key finishes under it" 0 "$(got a5 p1)"
@@ -119,7 +122,9 @@ kill -STOP "$LVD"
 go go5
 wait_file "$T/s7" 20
 rotate "$T/K4" "$T/keys/$U1"
-hup >/dev/null
+hup
+vsf_check "K4 loaded while a request is in flight" \
+	"notice: SIGHUP: listener 'serial': keys reloaded (2 in use)" "$HUP_LINE"
 # libvirtd is continued once the
 # retry has been answered (or its wait timed out)
 go go6

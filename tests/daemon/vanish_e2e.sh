@@ -17,8 +17,8 @@ FENCED=${FENCED:-$PWD/fenced-host/vserial-fenced}
 PEER="python3 $(cd "$(dirname "$0")" && pwd)/chan_peer.py"
 vsf_require_prog "$FENCED" /usr/sbin/libvirtd virsh virt-admin setpriv python3 \
 	stdbuf
+. "$(dirname "$0")/fenced.sh"
 . "$(dirname "$0")/lvd.sh"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=1}
 
 U7=11111111-2222-3333-4444-0000000000b7
 lvd_start lvd1 || vsf_finish
