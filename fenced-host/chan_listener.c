@@ -43,6 +43,7 @@
 
 #include "chan_watch.h"
 #include "chan_xml.h"
+#include "keyref.h"
 #include "listener.h"
 #include "util.h"
 #include "vsf_frame.h"
@@ -62,17 +63,6 @@
 struct chan_dom;
 struct chan_sock;
 
-/*
- * A loaded v2 key, shared by counting: the domain holds the current one,
- * and every exchange that started under a key (an outstanding challenge,
- * a request waiting for its RESULT) holds the key it started with, so a
- * SIGHUP reload never changes the key in the middle of an exchange.
- */
-struct chan_key {
-	unsigned int refs;
-	struct vsf_key k;
-};
-
 /* One request in flight on a socket. */
 struct chan_call {
 	struct chan_sock *s;
@@ -80,7 +70,7 @@ struct chan_call {
 	int version;			/* 1 or 2: how to answer */
 	uint32_t request_id;		/* v2 */
 	uint8_t client_nonce[VSF_V2_NONCE_LEN];	/* v2 */
-	struct chan_key *key;		/* v2: verified with, answered with */
+	struct vsf_keyref *key;		/* v2: verified with, answered with */
 	struct chan_call *next;
 };
 
@@ -107,7 +97,7 @@ struct chan_sock {
 	uint64_t garbage_logged;	/* rd.skipped when last logged */
 	bool parsing;			/* in parse_frames(): no re-entry */
 	struct vsf_v2_server_chan v2;	/* the outstanding v2 challenge */
-	struct chan_key *chal_key;	/* the key it was issued under */
+	struct vsf_keyref *chal_key;	/* the key it was issued under */
 	struct chan_sock *next;
 };
 
@@ -115,8 +105,8 @@ struct chan_dom {
 	char uuid[40];
 	char name[64];
 	bool seen;			/* since the last SCAN_BEGIN */
-	struct chan_key *key;		/* v2 key, loaded on first HELLO */
-	struct chan_key *new_key;	/* during a reload only */
+	struct vsf_keyref *key;		/* v2 key, loaded on first HELLO */
+	struct vsf_keyref *new_key;	/* during a reload only */
 	bool key_failed;		/* logged once */
 	struct chan_sock *socks;
 	struct chan_dom *next;
@@ -151,25 +141,9 @@ static struct vsf_loop *loop_of(const struct chan_sock *s)
 
 static void sock_connect(struct chan_sock *s);
 
-static struct chan_key *key_ref(struct chan_key *k)
-{
-	if (k)
-		k->refs++;
-	return k;
-}
-
-static struct chan_key *key_unref(struct chan_key *k)
-{
-	if (k && --k->refs == 0) {
-		vsf_key_done(&k->k);
-		free(k);
-	}
-	return NULL;
-}
-
 static void call_free(struct chan_call *c)
 {
-	key_unref(c->key);
+	vsf_keyref_unref(c->key);
 	free(c);
 }
 
@@ -184,7 +158,7 @@ static void sock_shut(struct chan_sock *s)
 		call_free(c);
 	}
 	s->ncalls = 0;
-	s->chal_key = key_unref(s->chal_key);
+	s->chal_key = vsf_keyref_unref(s->chal_key);
 	if (s->timer)
 		(void)vsf_loop_del_timer(loop_of(s), s->timer);
 	s->timer = 0;
@@ -459,34 +433,17 @@ static void on_v1(struct chan_sock *s, const struct vsf_serial_req *sr)
 	submit(s, c, sr->op, sr->domain, sr->seqno);
 }
 
-/*
- * Load @d's v2 key from disk: DIR/<uuid> if present, else the shared key.
- * Returns it with one reference, or NULL with the reason in @err.
- */
-static struct chan_key *key_load(struct chan_listener *cl,
-				 const struct chan_dom *d, int *source,
-				 char *err, size_t errlen)
+/* @d's v2 key from disk: DIR/<uuid> if present, else the shared key. */
+static struct vsf_keyref *key_load(struct chan_listener *cl,
+				   const struct chan_dom *d, int *source,
+				   char *err, size_t errlen)
 {
-	struct chan_key *k = calloc(1, sizeof(*k));
-	int r;
-
-	if (!k) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	r = vsf_key_load_for_guest(cl->base.ctx->key_dir, d->uuid,
-				   cl->key_file, &k->k, err, errlen);
-	if (r < 0) {
-		free(k);
-		return NULL;
-	}
-	k->refs = 1;
-	*source = r;
-	return k;
+	return vsf_keyref_load_for_guest(cl->base.ctx->key_dir, d->uuid,
+					 cl->key_file, source, err, errlen);
 }
 
 /* The domain's v2 key, loaded on first use. */
-static struct chan_key *dom_key(struct chan_sock *s)
+static struct vsf_keyref *dom_key(struct chan_sock *s)
 {
 	struct chan_dom *d = s->dom;
 	char err[512];
@@ -511,7 +468,7 @@ static struct chan_key *dom_key(struct chan_sock *s)
 static void on_v2_hello(struct chan_sock *s, const struct vsf_v2_any *f)
 {
 	struct vsf_v2_hello h;
-	struct chan_key *k;
+	struct vsf_keyref *k;
 	uint8_t out[VSF_V2_MAX_FRAME];
 	int n;
 
@@ -527,15 +484,15 @@ static void on_v2_hello(struct chan_sock *s, const struct vsf_v2_any *f)
 					  k->k.len, out, sizeof(out));
 	if (n > 0) {
 		(void)out_append(s, out, (size_t)n);
-		key_unref(s->chal_key);
-		s->chal_key = key_ref(k);
+		vsf_keyref_unref(s->chal_key);
+		s->chal_key = vsf_keyref_ref(k);
 	}
 }
 
 static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
 {
 	/* the key the pending challenge was issued under, if any */
-	struct chan_key *k = s->chal_key ? s->chal_key : dom_key(s);
+	struct vsf_keyref *k = s->chal_key ? s->chal_key : dom_key(s);
 	struct vsf_v2_request rq;
 	struct chan_call *c;
 	int r;
@@ -558,7 +515,7 @@ static void on_v2_request(struct chan_sock *s, const struct vsf_v2_any *f)
 	if (!(c = calloc(1, sizeof(*c))))
 		return;
 	c->version = 2;
-	c->key = key_ref(k);
+	c->key = vsf_keyref_ref(k);
 	c->request_id = rq.request_id;
 	memcpy(c->client_nonce, rq.client_nonce, VSF_V2_NONCE_LEN);
 	submit(s, c, rq.op, rq.name, rq.request_id);
@@ -745,8 +702,8 @@ static void dom_remove(struct chan_listener *cl, struct chan_dom *d)
 		d->socks = s->next;
 		sock_free(s);
 	}
-	key_unref(d->key);
-	key_unref(d->new_key);
+	vsf_keyref_unref(d->key);
+	vsf_keyref_unref(d->new_key);
 	vsf_logf(cl->base.ctx->log, LOG_INFO,
 		 "domain %s (%s): channels closed", d->name, d->uuid);
 	free(d);
@@ -973,7 +930,7 @@ static int chan_open(struct vsf_listener *l, const struct vsf_conf_node *cfg,
 /*
  * SIGHUP: read every key in use again, all or nothing.  A key file that no
  * longer loads leaves every domain on the key it had.  Exchanges under way
- * keep the key they started with (struct chan_key); domains with no key
+ * keep the key they started with (keyref.h); domains with no key
  * yet load theirs on first use, as before.
  */
 static int chan_reload(struct vsf_listener *l, char *err, size_t errlen)
@@ -990,7 +947,7 @@ static int chan_reload(struct vsf_listener *l, char *err, size_t errlen)
 		if (!d->new_key) {
 			snprintf(err, errlen, "domain %s: %s", d->name, why);
 			for (d = cl->doms; d; d = d->next)
-				d->new_key = key_unref(d->new_key);
+				d->new_key = vsf_keyref_unref(d->new_key);
 			return -EKEYREJECTED;
 		}
 	}
@@ -998,7 +955,7 @@ static int chan_reload(struct vsf_listener *l, char *err, size_t errlen)
 		d->key_failed = false;	/* a fixed file is worth a new try */
 		if (!d->new_key)
 			continue;
-		key_unref(d->key);
+		vsf_keyref_unref(d->key);
 		d->key = d->new_key;
 		d->new_key = NULL;
 		n++;

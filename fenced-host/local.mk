@@ -15,6 +15,7 @@ fenced_host_libfenced_a_SOURCES = \
 	fenced-host/chan_xml.c fenced-host/chan_xml.h \
 	fenced-host/virt_backend.c \
 	fenced-host/backend_cpg.c fenced-host/backend_cpg.h \
+	fenced-host/keyref.c fenced-host/keyref.h \
 	fenced-host/listener.c fenced-host/listener.h \
 	fenced-host/chan_watch.c fenced-host/chan_watch.h \
 	fenced-host/chan_listener.c fenced-host/tcp_listener.c \
@@ -55,7 +56,7 @@ EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 	tests/daemon/reconnect_e2e.sh tests/daemon/storm_e2e.sh \
 	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh \
 	tests/daemon/v2_keys_e2e.sh tests/daemon/vanish_e2e.sh \
-	tests/daemon/lvd.sh \
+	tests/daemon/lvd.sh tests/daemon/fenced.sh \
 	tests/daemon/chan_peer.py tests/daemon/storm_peer.py \
 	tests/daemon/v2_peer.py
 

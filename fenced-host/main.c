@@ -182,7 +182,7 @@ static void reload_groups(struct fenced *f)
 		f->settings.acl = s.acl;
 		s.acl = old;
 		vsf_logf(&f->log, LOG_NOTICE, "SIGHUP: groups reloaded from "
-			 "%s (%zu groups); other changes need a restart",
+			 "%s (%zu groups); other settings need a restart",
 			 arg_conf, f->settings.acl.ngroups);
 	}
 	free(errs);

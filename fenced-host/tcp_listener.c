@@ -22,7 +22,9 @@
  *   FLUSH      1 result byte, or 0xFD + host records + terminator + result
  *
  * Unlike stock, a missing or unreadable key is an error at start-up, not a
- * silent switch to "no authentication".
+ * silent switch to "no authentication".  SIGHUP reads key_file again; a
+ * file that no longer loads leaves the running key in force, and a
+ * connection keeps the key it began with (keyref.h).
  *
  * The "vsock" listener (`fence_virt -S`) is the same exchange on AF_VSOCK:
  *   listeners { vsock { key_file; hash; auth; port = "1229"; } }
@@ -51,6 +53,7 @@
 
 #include <linux/vm_sockets.h>
 
+#include "keyref.h"
 #include "listener.h"
 #include "util.h"
 #include "vsf_auth.h"
@@ -83,6 +86,7 @@ struct tcp_conn {
 	struct vsf_net_req req;
 	struct vsf_peer peer;
 	struct vsf_req *pending;
+	struct vsf_keyref *key;	/* the listener's key when it began */
 	uint64_t timer;
 	bool answered;		/* the result went out (multicast dedupe) */
 	struct tcp_conn *next;
@@ -91,8 +95,8 @@ struct tcp_conn {
 struct tcp_listener {
 	struct vsf_listener base;	/* first */
 	int fd;
-	struct vsf_key key;
-	bool have_key;
+	struct vsf_keyref *key;	/* NULL: hash and auth are "none" */
+	char *key_file;		/* NULL: VSF_KEY_DEFAULT_PATH */
 	int min_hash;
 	int auth;
 	struct tcp_conn *conns;
@@ -151,8 +155,16 @@ static void conn_free(struct tcp_conn *c)
 		(void)vsf_loop_del_timer(loop_of(c), c->timer);
 	vsf_loop_del_fd(loop_of(c), c->fd);
 	close(c->fd);
+	vsf_keyref_unref(c->key);
 	free(c->out);
 	free(c);
+}
+
+/* The key bytes of @k, or NULL/0 without a key. */
+static const uint8_t *key_bytes(const struct vsf_keyref *k, size_t *len)
+{
+	*len = k ? k->k.len : 0;
+	return k ? k->k.bytes : NULL;
 }
 
 static void conn_drop(struct tcp_conn *c, const char *why)
@@ -249,6 +261,8 @@ static void submit(struct tcp_conn *c)
 static int got_request(struct tcp_conn *c)
 {
 	struct tcp_listener *tl = c->tl;
+	const uint8_t *kb;
+	size_t klen;
 	int r;
 
 	r = vsf_net_req_decode(c->in, VSF_NET_REQ_SIZE, &c->req);
@@ -256,9 +270,8 @@ static int got_request(struct tcp_conn *c)
 		conn_drop(c, vsf_wire_strerror(r));
 		return -1;
 	}
-	r = vsf_net_req_verify(c->in, VSF_NET_REQ_SIZE, tl->min_hash,
-			       tl->have_key ? tl->key.bytes : NULL,
-			       tl->have_key ? tl->key.len : 0);
+	kb = key_bytes(c->key, &klen);
+	r = vsf_net_req_verify(c->in, VSF_NET_REQ_SIZE, tl->min_hash, kb, klen);
 	if (r < 0) {
 		vsf_logf(log_of(c), LOG_WARNING, "%s: request for %s %s refused: "
 			 "%s", c->peer.desc, vsf_op_name(c->req.op),
@@ -282,9 +295,10 @@ static int got_challenge(struct tcp_conn *c)
 {
 	struct tcp_listener *tl = c->tl;
 	uint8_t answer[VSF_CHALLENGE_LEN];
+	size_t klen;
+	const uint8_t *kb = key_bytes(c->key, &klen);
 
-	if (vsf_challenge_answer(tl->auth, tl->key.bytes, tl->key.len, c->in,
-				 answer) < 0 ||
+	if (vsf_challenge_answer(tl->auth, kb, klen, c->in, answer) < 0 ||
 	    vsf_challenge_new(c->challenge) < 0 ||
 	    out_append(c, answer, sizeof(answer)) < 0 ||
 	    out_append(c, c->challenge, sizeof(c->challenge)) < 0) {
@@ -299,9 +313,10 @@ static int got_challenge(struct tcp_conn *c)
 static int got_response(struct tcp_conn *c)
 {
 	struct tcp_listener *tl = c->tl;
+	size_t klen;
+	const uint8_t *kb = key_bytes(c->key, &klen);
 
-	if (vsf_challenge_check(tl->auth, tl->key.bytes, tl->key.len,
-				c->challenge, c->in) < 0) {
+	if (vsf_challenge_check(tl->auth, kb, klen, c->challenge, c->in) < 0) {
 		conn_drop(c, "wrong answer to our challenge (wrong key or "
 			  "auth type?)");
 		return -1;
@@ -507,6 +522,7 @@ static void on_accept(struct vsf_loop *loop, int fd, int events, void *data)
 			free(c);
 			continue;
 		}
+		c->key = vsf_keyref_ref(tl->key);
 		c->next = tl->conns;
 		tl->conns = c;
 		tl->nconns++;
@@ -671,6 +687,7 @@ static void call_back(struct tcp_listener *tl, const struct vsf_net_req *req,
 	}
 	c->tl = tl;
 	c->fd = fd;
+	c->key = vsf_keyref_ref(tl->key);	/* verified @req just now */
 	c->req = *req;
 	vsf_strlcpy(c->peer.src, ip, sizeof(c->peer.src));
 	snprintf(c->peer.desc, sizeof(c->peer.desc), "multicast %s port %u",
@@ -706,8 +723,8 @@ static void on_datagram(struct vsf_loop *loop, int fd, int events,
 		    req.family != AF_INET || req.addrlen != 4)
 			continue;	/* not a fence_xvm IPv4 request */
 		r = vsf_net_req_verify(buf, (size_t)n, tl->min_hash,
-				       tl->have_key ? tl->key.bytes : NULL,
-				       tl->have_key ? tl->key.len : 0);
+				       tl->key ? tl->key->k.bytes : NULL,
+				       tl->key ? tl->key->k.len : 0);
 		inet_ntop(AF_INET, req.address, ip, sizeof(ip));
 		if (r < 0) {
 			vsf_logf(tl->base.ctx->log, LOG_INFO, "multicast: "
@@ -788,14 +805,15 @@ static int open_common(struct vsf_listener *l,
 	if ((r = get_hash(cfg, "hash", &tl->min_hash, err, errlen)) < 0 ||
 	    (r = get_hash(cfg, "auth", &tl->auth, err, errlen)) < 0)
 		return r;
+	if (kf && !(tl->key_file = strdup(kf)))
+		return -ENOMEM;
 	if (tl->min_hash != VSF_HASH_NONE || tl->auth != VSF_HASH_NONE) {
-		r = vsf_key_load(kf, &tl->key, kerr, sizeof(kerr));
-		if (r < 0) {
+		tl->key = vsf_keyref_load(kf, kerr, sizeof(kerr));
+		if (!tl->key) {
 			snprintf(err, errlen, "%s (set hash = \"none\" and "
 				 "auth = \"none\" to run without a key)", kerr);
-			return r;
+			return -EKEYREJECTED;
 		}
-		tl->have_key = true;
 	}
 	if (kind == KIND_MCAST)
 		return bind_mcast(tl, cfg, err, errlen);
@@ -850,7 +868,25 @@ static void tcp_close(struct vsf_listener *l)
 		close(tl->fd);
 		tl->fd = -1;
 	}
-	vsf_key_done(&tl->key);
+	tl->key = vsf_keyref_unref(tl->key);
+	free(tl->key_file);
+	tl->key_file = NULL;
+}
+
+/* SIGHUP: key_file again, if we use one; the old key stays on failure. */
+static int tcp_reload(struct vsf_listener *l, char *err, size_t errlen)
+{
+	struct tcp_listener *tl = to_tl(l);
+	struct vsf_keyref *k;
+
+	if (!tl->key)
+		return 0;
+	k = vsf_keyref_load(tl->key_file, err, errlen);
+	if (!k)
+		return -EKEYREJECTED;
+	vsf_keyref_unref(tl->key);
+	tl->key = k;
+	return 1;
 }
 
 const struct vsf_listener_ops vsf_tcp_listener_ops = {
@@ -859,6 +895,7 @@ const struct vsf_listener_ops vsf_tcp_listener_ops = {
 	.size = sizeof(struct tcp_listener),
 	.open = tcp_open,
 	.close = tcp_close,
+	.reload = tcp_reload,
 };
 
 const struct vsf_listener_ops vsf_vsock_listener_ops = {
@@ -867,6 +904,7 @@ const struct vsf_listener_ops vsf_vsock_listener_ops = {
 	.size = sizeof(struct tcp_listener),
 	.open = vsock_open,
 	.close = tcp_close,
+	.reload = tcp_reload,
 };
 
 const struct vsf_listener_ops vsf_mcast_listener_ops = {
@@ -875,4 +913,5 @@ const struct vsf_listener_ops vsf_mcast_listener_ops = {
 	.size = sizeof(struct tcp_listener),
 	.open = mcast_open,
 	.close = tcp_close,
+	.reload = tcp_reload,
 };

@@ -90,6 +90,38 @@ vsf_check_grep "weak hash logged" "$T/d1.log" "weaker than the configured minimu
 fv w3 -k "$T/key" -C sha512 -o status -n g2
 [ "$FV_RC" -ne 0 ]; vsf_check "auth type mismatch refused" 0 $?
 
+# SIGHUP reads key_file again: a rotated key is in force at once; a key
+# file that no longer loads (mode 0644) leaves the running key in force
+HUPS=0
+hup() {	# ERE of the listener's outcome line expected for this SIGHUP
+	HUPS=$((HUPS + 1))
+	kill -HUP "$DAEMON"
+	local i
+	for i in $(seq 200); do
+		[ "$(grep -c "SIGHUP: listener 'tcp': " "$DLOG")" -ge "$HUPS" ] && break
+		sleep 0.05
+	done
+	grep "SIGHUP: listener 'tcp': " "$DLOG" | sed -n "${HUPS}p" >"$T/hup.out"
+	vsf_check_grep "SIGHUP $HUPS: $1" "$T/hup.out" "$1"
+}
+cp -p "$T/key" "$T/key1"
+vsf_key "$T/key2"
+vsf_key "$T/key3"
+cp -p "$T/key2" "$T/key.new" && mv "$T/key.new" "$T/key"
+hup "notice: SIGHUP: listener 'tcp': keys reloaded \(1 in use\)"
+fv h1 -k "$T/key2" -o status -n g2
+vsf_check "rotated key works after SIGHUP" 0 "$FV_RC"
+fv h2 -k "$T/key1" -o status -n g2
+[ "$FV_RC" -ne 0 ]; vsf_check "the old key is refused after SIGHUP" 0 $?
+cp "$T/key3" "$T/key" && chmod 644 "$T/key"
+hup "error: SIGHUP: listener 'tcp': key file '$T/key' has mode 0644.*; keeping the keys in force, none changed"
+fv h3 -k "$T/key2" -o status -n g2
+vsf_check "a broken key file leaves the running key in force" 0 "$FV_RC"
+fv h4 -k "$T/key3" -o status -n g2
+[ "$FV_RC" -ne 0 ]; vsf_check "the broken file's key is not used" 0 $?
+cp -p "$T/key1" "$T/key.new" && chmod 600 "$T/key.new" && mv "$T/key.new" "$T/key"
+hup "notice: SIGHUP: listener 'tcp': keys reloaded"
+
 # a client that connects and says nothing must not delay another
 python3 -c "
 import socket, time
