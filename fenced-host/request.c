@@ -7,8 +7,9 @@
  * duplicate that arrives while its owner runs becomes a waiter on the
  * owner's list and gets the owner's result (v1), or is answered
  * -EINPROGRESS at once (VSF_SUBMIT_IN_PROGRESS: v2).  Every req has a
- * deadline timer of its own.  An owner lives until its backend job finishes (the backend
- * call cannot be abandoned); a waiter lives until it is answered.
+ * deadline timer of its own.  An owner lives until its backend job
+ * finishes (the backend call cannot be abandoned); a waiter lives until
+ * it is answered.
  */
 #include "config.h"
 

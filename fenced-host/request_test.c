@@ -142,19 +142,22 @@ TEST(v2_duplicate_while_running_is_answered_in_progress_then_cached)
 	rig_up(&r, NULL, 5000);
 	r.fb.delay_ms = 100;
 	CHECK(vsf_pipeline_submit(r.p, &pe, VSF_OP_OFF, "guest1", 5,
-				  VSF_SUBMIT_IN_PROGRESS, on_reply, &g1) != NULL);
+				  VSF_SUBMIT_IN_PROGRESS, on_reply,
+				  &g1) != NULL);
 	/* the retry is answered at once, before the original finishes */
 	CHECK(vsf_pipeline_submit(r.p, &pe, VSF_OP_OFF, "guest1", 5,
-				  VSF_SUBMIT_IN_PROGRESS, on_reply, &g2) == NULL);
+				  VSF_SUBMIT_IN_PROGRESS, on_reply,
+				  &g2) == NULL);
 	CHECK_ERR(g2.n, 1);
 	CHECK_ERR(g2.rc[0], -EINPROGRESS);
 	CHECK_ERR(g1.n, 0);
 	wait_replies(&r, &g1, 1);
 	CHECK_ERR(g1.rc[0], 0);
-	CHECK_ERR(g2.n, 1);		/* nothing more for the answered retry */
+	CHECK_ERR(g2.n, 1);	/* nothing more for the answered retry */
 	/* the next retry gets the final result from the cache */
 	CHECK(vsf_pipeline_submit(r.p, &pe, VSF_OP_OFF, "guest1", 5,
-				  VSF_SUBMIT_IN_PROGRESS, on_reply, &g3) == NULL);
+				  VSF_SUBMIT_IN_PROGRESS, on_reply,
+				  &g3) == NULL);
 	CHECK_ERR(g3.n, 1);
 	CHECK_ERR(g3.rc[0], 0);
 	CHECK_ERR(r.fb.total_calls, 1);
