@@ -955,6 +955,9 @@ static int chan_reload(struct vsf_listener *l, char *err, size_t errlen)
 		d->key_failed = false;	/* a fixed file is worth a new try */
 		if (!d->new_key)
 			continue;
+		if (strcmp(d->key->k.path, d->new_key->k.path))
+			vsf_logf(cl->base.ctx->log, LOG_INFO, "domain %s: v2 "
+				 "key now %s", d->name, d->new_key->k.path);
 		vsf_keyref_unref(d->key);
 		d->key = d->new_key;
 		d->new_key = NULL;
