@@ -589,9 +589,9 @@ static void sock_up(struct chan_sock *s)
 	s->timer = 0;
 	s->connected = true;
 	if (s->down_ms)
-		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected "
-			 "again after %u attempts, domain %s", s->dom->name,
-			 s->path, s->attempts + 1, s->dom->uuid);
+		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected, "
+			 "domain %s (again, after %u attempts)", s->dom->name,
+			 s->path, s->dom->uuid, s->attempts + 1);
 	else
 		vsf_logf(log_of(s), LOG_INFO, "channel %s (%s): connected, "
 			 "domain %s", s->dom->name, s->path, s->dom->uuid);
