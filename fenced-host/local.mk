@@ -31,7 +31,7 @@ FENCED_LIBS = fenced-host/libfenced.a $(VSFCPG_LIBS) keys/libvsfkey.a $(VSFPROTO
 FENCED_UNIT_TESTS = fenced-host/conf_test fenced-host/loop_test fenced-host/acl_test \
 	fenced-host/history_test fenced-host/request_test fenced-host/chan_xml_test \
 	fenced-host/settings_test fenced-host/virt_backend_test \
-	fenced-host/tcp_listener_test
+	fenced-host/tcp_listener_test fenced-host/chan_watch_test
 check_PROGRAMS += $(FENCED_UNIT_TESTS)
 TESTS += $(FENCED_UNIT_TESTS)
 fenced_host_conf_test_LDADD = $(FENCED_LIBS)
@@ -44,6 +44,8 @@ fenced_host_chan_xml_test_LDADD = $(FENCED_LIBS)
 fenced_host_settings_test_LDADD = $(FENCED_LIBS)
 fenced_host_virt_backend_test_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
 fenced_host_virt_backend_test_LDADD = $(FENCED_LIBS)
+fenced_host_chan_watch_test_CFLAGS = $(AM_CFLAGS) $(LIBVIRT_CFLAGS)
+fenced_host_chan_watch_test_LDADD = $(FENCED_LIBS)
 fenced_host_tcp_listener_test_SOURCES = fenced-host/tcp_listener_test.c fenced-host/fake_backend.c fenced-host/fake_backend.h
 fenced_host_tcp_listener_test_LDADD = $(FENCED_LIBS)
 
