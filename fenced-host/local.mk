@@ -60,7 +60,9 @@ TESTS += $(DAEMON_E2E)
 # (tests/daemon/fenced.sh), e.g. make -C build-asan check-daemon.
 check-daemon:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(DAEMON_E2E)"
-.PHONY: check-daemon
+print-daemon-tests:
+	@echo $(DAEMON_E2E)
+.PHONY: check-daemon print-daemon-tests
 EXTRA_DIST += tests/daemon/serial_e2e.sh tests/daemon/tcp_e2e.sh \
 	tests/daemon/reconnect_e2e.sh tests/daemon/storm_e2e.sh \
 	tests/daemon/mcast_e2e.sh tests/daemon/clock_e2e.sh \
