@@ -16,6 +16,9 @@
 #   over the bound (a writer with a 4 MiB send buffer queues 1.5 MiB): the
 #     cut takes VSDEV_HELD_MAX (1 MiB), the destination holds exactly that,
 #     and the source warns that the rest stayed behind.
+#   hostile stream: the completed stream of a cut (saved with exec:) loads
+#     and holds N; the same stream with its held length raised past the
+#     bound is refused by the destination with a clear error.
 . "$(dirname "$0")/../vm/lib.sh"
 . "$(dirname "$0")/our-qemu.sh"
 vm_setup vsdev-cut
@@ -51,6 +54,9 @@ start src2 src
 start dst2 bad
 start src3 src
 start dst3 dst
+start src4 src
+start dst4good dst
+start dst4bad dst
 
 python3 - "$VM_DIR" <<'PY' >"$VM_DIR/results"
 import json, os, select, socket, sys, time
@@ -178,8 +184,46 @@ def scenarios():
           "destination %s" % p)
     qs.cmd("quit"); qd.cmd("quit")
 
+def hostile_stream():
+    # 4. A real stream with its held length patched past VSDEV_HELD_MAX.
+    qs = Qmp("src4")
+    w = conn("%s/src4/port.sock" % d)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(
+            c["label"] == "c1" and c["filename"].startswith("disconnected:")
+            for c in qs.cmd("query-chardev")):
+        time.sleep(0.02)
+    w.sendall(b"y" * N)
+    good, bad = d + "/stream", d + "/stream.bad"
+    qs.cmd("migrate", uri="exec:cat > " + good)
+    st = qs.wait_state(("completed", "failed", "cancelled"))
+    check("hostile_stream_saved", st == "completed", st)
+    qs.cmd("quit")
+    data = bytearray(open(good, "rb").read())
+    # magic, version, max_ports, features(8), 2 flags, nports, then port
+    # 1: id, 6 flags, tx_off, rx_count (paused: nothing popped), held_len.
+    at = data.find(bytes.fromhex("76736476") + (2).to_bytes(4, "big"))
+    off = at + 4 + 4 + 4 + 8 + 2 + 4 + 4 + 6 + 4 + 4
+    ok = at >= 0 and data[off:off + 4] == N.to_bytes(4, "big")
+    check("hostile_stream_held_len_found", ok, "magic at %d" % at)
+    data[off:off + 4] = (0x7fffffff).to_bytes(4, "big")
+    open(bad, "wb").write(data)
+    qg = Qmp("dst4good")
+    qg.cmd("migrate-incoming", uri="exec:cat " + good)
+    qg.wait_state(("completed", "failed"))
+    p = qg.port()
+    check("hostile_stream_original_loads", p.get("held") == str(N), "%s" % p)
+    qg.cmd("quit")
+    qb = Qmp("dst4bad")
+    qb.cmd("migrate-incoming", uri="exec:cat " + bad)
+    try:        # the refusing destination exits; wait for its QMP to go
+        qb.wait_state(("completed",))
+    except (OSError, ValueError):
+        pass
+
 try:
     scenarios()
+    hostile_stream()
 except Exception as e:  # report, never hang or die silently
     res.append("fail cut_script %s: %s" % (type(e).__name__, e))
 print("\n".join(res))
@@ -195,6 +239,13 @@ if grep -qa 'virtio-serial' "$VM_DIR"/src[12].err 2>/dev/null; then
 	vm_fail no_device_warnings "$(grep -a 'virtio-serial' "$VM_DIR"/src[12].err | head -2)"
 else
 	vm_ok no_device_warnings
+fi
+err=$(cat "$VM_DIR/dst4bad.err" 2>/dev/null)
+if [[ $err == *"2147483647 held bytes refused (at most 1048576)"* ]] &&
+	[[ $err == *"load of migration failed"* ]]; then
+	vm_ok hostile_stream_refused_cleanly
+else
+	vm_fail hostile_stream_refused_cleanly "destination: $err"
 fi
 if grep -qa 'not all taken (over 1 MiB)' "$VM_DIR/src3.err"; then
 	vm_ok cut_over_bound_warns
