@@ -12,6 +12,9 @@
 #     after SIGCONT stock acts once and drops the repeat ("We just did this
 #     request"), as its 10 s history does.  Forced v1, then the default
 #     protocol (a HELLO, the fallback to v1, then the resend).
+#  3. Our vserial-fenced, stopped the same way, protocol 2 forced: the HELLO
+#     is sent again, the first CHALLENGE (the old attempt's nonce) is
+#     ignored as stale and the second one leads to the answer.
 set -u
 . "${srcdir:-.}/tests/agent/lib.sh"
 
@@ -91,5 +94,30 @@ check "stock, default protocol: fell back to v1, then resent" \
 check "stock dropped that repeat too" '[ "$(dropped)" -eq 2 ]'
 run_agent "$T/st2" -D "$T/port" -k "$T/key" -t 5 -o status -n guest2
 check "guest2 is on again (exit $rc)" '[ $rc -eq 0 ]'
+
+# --- 3. our daemon, v2 ------------------------------------------------------
+VFD=${VSERIAL_FENCED:-./fenced-host/vserial-fenced}
+[ -x "$VFD" ] || { bad "our daemon ($VFD) is not built"; finish; }
+stop_all	# stock and its socat (socat serves one connection)
+rm -f "$T/sock/guest1.sock" "$T/port"
+: >"$T/socat.log"
+socat -d -d PTY,link="$T/port",raw,echo=0 \
+	UNIX-LISTEN:"$T/sock/guest1.sock" >"$T/socat.log" 2>&1 &
+track $!
+wait_for 5 '[ -S "$T/sock/guest1.sock" ] && [ -e "$T/port" ]' ||
+	{ bad "socat did not come up again"; finish; }
+"$VFD" -F -d 1 -f "$T/fv.conf" >"$T/ours.log" 2>&1 &
+STOCK=$!	# stock_resend stops and continues $STOCK
+track $STOCK
+wait_for 10 'grep -q "accepting connection" "$T/socat.log"' ||
+	{ bad "vserial-fenced did not connect to the channel"; finish; }
+stock_resend v2 -R 2 -o off -n guest2
+check "ours, v2: answered after a resend (exit $rc)" '[ $rc -eq 0 ]'
+check "ours, v2: HELLO sent again for the same request" \
+	'[ "$(grep -c "sending HELLO for request" "$T/v2.err")" -eq 2 ] &&
+	 [ "$(sed -n "s/.*HELLO for request //p" "$T/v2.err" | sort -u | wc -l)" -eq 1 ] &&
+	 grep -q "asking again for request" "$T/v2.err"'
+check "ours, v2: the answer came in v2" 'grep -q "v2: result 0" "$T/v2.err"'
+check "ours acted once" '[ "$(grep -c "off guest2 -> ok" "$T/ours.log")" -eq 1 ]'
 
 finish
