@@ -369,9 +369,12 @@ static int v2_await_result(struct agent_stream *s, struct agent_call *c,
 	}
 }
 
-/* One HELLO..RESULT attempt; -EAGAIN: silence, start over. */
+/*
+ * One HELLO..RESULT attempt; -EAGAIN: silence, start over.  *challenged
+ * is set once the host answered the HELLO.
+ */
 static int v2_attempt(struct agent_stream *s, struct agent_call *c,
-		      int64_t hello_until, int *saw_v1)
+		      int64_t hello_until, int *saw_v1, int *challenged)
 {
 	uint8_t buf[VSF_V2_MAX_FRAME];
 	struct vsf_v2_client cl;
@@ -387,6 +390,7 @@ static int v2_attempt(struct agent_stream *s, struct agent_call *c,
 	r = v2_await_challenge(s, c, &cl, hello_until, saw_v1);
 	if (r < 0)
 		return r;
+	*challenged = 1;
 	n = vsf_v2_client_request(&cl, (uint8_t)c->op, c->domain, c->key,
 				  c->keylen, buf, sizeof(buf));
 	if (n < 0)
@@ -409,16 +413,18 @@ static int v2_attempt(struct agent_stream *s, struct agent_call *c,
 int agent_chan_call_v2(struct agent_stream *s, struct agent_call *c,
 		       int64_t hello_until, int *saw_v1)
 {
-	int r;
+	int challenged = 0, r;
 
 	*saw_v1 = 0;
 	if (!c->key || !c->keylen)
 		return -ENOKEY;
-	while ((r = v2_attempt(s, c, hello_until, saw_v1)) == -EAGAIN) {
+	while ((r = v2_attempt(s, c, hello_until, saw_v1, &challenged)) ==
+	       -EAGAIN) {
 		c->resends++;
 		say(c, 1, "v2: no answer for %u ms: asking again for "
 		    "request %u", resend_ms(c), c->request_id);
-		hello_until = s->deadline;
+		if (challenged)
+			hello_until = s->deadline;
 	}
 	return r;
 }

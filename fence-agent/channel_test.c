@@ -663,6 +663,23 @@ TEST(auto_resend_after_a_challenge_stays_v2)
 	CHECK(!h.got_v1);
 }
 
+/* Before any CHALLENGE, AUTO's window still ends in the v1 fallback. */
+TEST(auto_hello_resent_inside_the_window_still_falls_back)
+{
+	struct fake_host h = { .v1_code = 0 };
+	struct agent_call c;
+
+	init_call(&c, VSF_OP_OFF, "guest2", AGENT_PROTO_AUTO);
+	c.hello_window_ms = 300;
+	c.resend_ms = 200;
+	CHECK_ERR(run(&h, HOST_V1_SILENT_HELLO, &c, 3000), 0);
+	CHECK_ERR(c.version, 1);
+	CHECK(c.fell_back);
+	CHECK_ERR(h.hellos, 2);
+	CHECK_ERR(c.resends, 1);
+	CHECK(h.got_v1);
+}
+
 TEST(resends_stop_at_the_deadline)
 {
 	struct fake_host h = { .drop_requests = 1000 };
