@@ -36,8 +36,10 @@ EOC
 start_daemon() {	# NAME CONF
 	vsf_bg "$1" stdbuf -oL -eL "$FENCED" -F -f "$2"
 	DAEMON=$VSF_PID DLOG=$T/$1.log
-	vsf_wait_line "$T/$1.log" "listener 'tcp' started" 10 ||
+	vsf_wait_line "$T/$1.log" "listener 'tcp' started" 30 || {
 		vsf_fail "$1: tcp listener did not start"
+		tail -5 "$T/$1.log"
+	}
 }
 
 fv() {	# NAME ARGS...

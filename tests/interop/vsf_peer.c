@@ -553,11 +553,22 @@ static int serve_vmchannel(struct opts *o)
 	return 0;
 }
 
+/*
+ * A port free just now, chosen below the kernel's ephemeral range
+ * (32768-60999 by default): a port from that range, once closed, can be
+ * taken as the local end of any process's outgoing connection before the
+ * test's server binds it.
+ */
 static int free_port(void)
 {
-	int port;
-	int s = tcp_listen("127.0.0.1", 0, &port);
+	int port = 0, s = -1, i;
 
+	srandom((unsigned int)(getpid() ^ time(NULL)));
+	for (i = 0; i < 200 && s < 0; i++)
+		s = tcp_listen("127.0.0.1", 20000 + (int)(random() % 12000),
+			       &port);
+	if (s < 0)
+		s = tcp_listen("127.0.0.1", 0, &port);
 	if (s < 0)
 		return 1;
 	close(s);
