@@ -131,6 +131,18 @@ lv_stop() {
 	LV_PID[$i]=
 }
 
+# lv_restart I: a new libvirtd for host I after the first died, in the
+# namespaces of host I's lv_start wrapper (tests/vm/libvirt_ns.sh: join
+# with nsenter; its virtlogd lives on).  It takes over the QEMUs that
+# outlived the old one from libvirt's state files.  lv_stop ends it.
+lv_restart() {
+	local d=$RIG_DIR/lv$1
+	nsenter -t "${LV_PID[$1]}" -m -n \
+		libvirtd -p "$d/run/libvirtd.daemon.pid" >>"$RIG_DIR/lv$1.log" 2>&1 &
+	echo $! >"$d/libvirtd.pid"
+	disown $!	# no job report after the test's last line
+}
+
 RIG_ID=vsfc$$
 RIG_NET=10.219.$(( $$ % 250 + 1 ))
 RIG_TOKEN=${RIG_TOKEN:-500}
