@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -422,13 +423,34 @@ static int parse_ms(const char *s, uint64_t *out)
 	return 0;
 }
 
+/*
+ * A second URI (uri1...) is refused: the map carries this host's domains
+ * and the host-fencing argument covers only those, while a second URI may
+ * well name another machine's libvirt (docs/cluster.md).
+ */
+static const struct vsf_conf_node *extra_uri(const struct vsf_conf_node *cfg)
+{
+	for (const struct vsf_conf_node *n = cfg ? cfg->child : NULL; n;
+	     n = n->next)
+		if (!strncasecmp(n->name, "uri", 3) && n->name[3])
+			return n;
+	return NULL;
+}
+
 static int cpg_open(struct vsf_backend *b, const struct vsf_conf_node *cfg,
 		    char *err, size_t errlen)
 {
 	struct cpg_backend *cb = to_cpg(b);
 	const char *g = vsf_conf_get(cfg, "group");
+	const struct vsf_conf_node *x = extra_uri(cfg);
 	int r;
 
+	if (x) {
+		snprintf(err, errlen, "backends/cpg: %s is not supported: the "
+			 "cpg backend takes one libvirt URI, this host's own "
+			 "(uri)", x->name);
+		return -EINVAL;
+	}
 	if (parse_ms(vsf_conf_get(cfg, "grace_ms"), &cb->grace_ms) < 0) {
 		snprintf(err, errlen, "backends/cpg: grace_ms '%s' is not a "
 			 "number of milliseconds",

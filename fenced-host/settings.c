@@ -176,6 +176,14 @@ static void check_cpg(struct checker *c, const struct vsf_conf_node *cpg)
 	if (n && n->value && (!n->value[0] || strlen(n->value) > 127))
 		complain(c, n, "group = \"%s\": a CPG group name is 1 to "
 			 "127 bytes", n->value);
+	/* One URI: the map holds this host's domains, and only those die
+	 * when this host is fenced (docs/cluster.md, "Host failure"). */
+	for (n = cpg ? cpg->child : NULL; n; n = n->next)
+		if (!strncasecmp(n->name, "uri", 3) && n->name[3])
+			complain(c, n, "backends/cpg: %s = \"%s\": the cpg "
+				 "backend takes one libvirt URI, this host's "
+				 "own (uri); run one daemon per host",
+				 n->name, n->value ? n->value : "");
 }
 
 static void load_backend(struct checker *c, struct vsf_settings *s)

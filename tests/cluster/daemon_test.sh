@@ -120,6 +120,17 @@ vsf_check "--check-config accepts backend cpg" 0 $?
 vsf_check_grep "--check-config shows it" "$T/check.out" 'backend = "cpg";'
 vsf_check_grep "--check-config shows the cpg defaults" "$T/check.out" \
 	'^# backend cpg: CPG group "vserial-fence-1" \(default\), grace_ms 0 \(default\)'
+# A second libvirt URI is refused: the map is this host's domains, and
+# host fencing kills only those (docs/cluster.md).  Lifecycle events are
+# followed on uri only, so uri1's domains would read "off" everywhere.
+sed 's|name_mode = "name";|& uri1 = "qemu+ssh://elsewhere/system";|' \
+	"$T/h1.conf" >"$T/two.conf"
+"$FENCED" --check-config -f "$T/two.conf" >"$T/two.out" 2>&1
+vsf_check "--check-config refuses backend cpg with a second URI" 1 $?
+vsf_check_grep "and says why, at the line" "$T/two.out" \
+	'two.conf:3: backends/cpg: uri1 = "qemu\+ssh://elsewhere/system": the cpg backend takes one libvirt URI'
+timeout 20 "$FENCED" -F -f "$T/two.conf" >"$T/two.run" 2>&1
+vsf_check "the daemon refuses to start with it" 1 $?
 
 # targets before the daemons start: their first libvirt scan reports them
 UC=cccccccc-0000-4000-8000-0000000000c3
@@ -236,6 +247,71 @@ check "lvK runs nowhere" eval '! runs_on 3 lvK'
 FROZEN=
 check "off lvB from host 1 after the rejoin" until_rc 10 0 -o off -n lvB
 check "host 2's libvirt destroyed lvB" eval '! runs_on 2 lvB'
+
+# ---- host 2's libvirtd SIGKILLed (a crash) under running domains while
+# requests come in.  Its QEMUs live on.  While libvirt is away every answer
+# is a clean error (never "off", never a false ok) and daemon 2 survives;
+# one domain dies meanwhile.  libvirtd restarted: daemon 2 reconnects, its
+# rescan re-learns what host 2 runs (the dead one is off, a new one is on)
+# and a fence succeeds again.
+qpid() { cat "$RIG_DIR/lv$1/run/qemu/$2.pid" 2>/dev/null; }
+quick() { [ "$1" -lt 5 ]; }
+gone() {	# gone PID: wait up to 5 s for PID to end
+	local end=$((SECONDS + 5))
+	while kill -0 "$1" 2>/dev/null; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+US=51515151-0000-4000-8000-0000000000f1
+UD=d0d0d0d0-0000-4000-8000-0000000000f2
+UN=4e4e4e4e-0000-4000-8000-0000000000f3
+for d in lvS:$US lvD:$UD lvN:$UN; do domain_xml "${d%%:*}" "${d#*:}" >"$T/${d%%:*}.xml"; done
+check "lvS and lvD started on host 2" \
+	eval 'vsh 2 create "$T/lvS.xml" >/dev/null && vsh 2 create "$T/lvD.xml" >/dev/null'
+check "status lvS: on" until_rc 10 0 -o status -n lvS
+check "status lvD: on" until_rc 10 0 -o status -n lvD
+QS=$(qpid 2 lvS) QD=$(qpid 2 lvD) LV2=$(cat "$RIG_DIR/lv2/libvirtd.pid")
+vsf_bg atkill timeout 40 "$AGENT" -D "$T/tty" -R 2 -t 30 -k "$T/key" \
+	-o status -n lvS
+AGS=$VSF_PID
+sleep 0.05	# let the request start; it may be answered before the kill
+kill -KILL "$LV2"
+vsf_wait_exit "$AGS" 35
+[ "$VSF_RC" = 0 ] || { [ "$VSF_RC" != 2 ] && [ "$VSF_RC" != 124 ]; }
+vsf_check "status lvS racing the kill: on or a clean error, not off (rc $VSF_RC)" 0 $?
+relay_back
+check "host 2's libvirtd is gone; the QEMUs of lvS and lvD live on" \
+	eval 'gone "$LV2" && kill -0 "$QS" && kill -0 "$QD"'
+t=$SECONDS
+ag downS -o status -n lvS
+[ "$RC" != 0 ] && [ "$RC" != 2 ] && [ "$RC" != 124 ]
+vsf_check "libvirtd down: status lvS is a clean error, not on/off (rc $RC)" 0 $?
+timeout 20 "$FENCE_VIRT" -D "$T/tty" -t 10 -o status -n lvS >"$T/fv4.out" 2>&1
+vsf_check "libvirtd down: v1 status lvS is a failure (1), not off" 1 $?
+relay_back
+ag downOff -o off -n lvS
+[ "$RC" != 0 ] && [ "$RC" != 124 ] && kill -0 "$QS"
+vsf_check "libvirtd down: off lvS is a clean error and lvS still runs (rc $RC)" 0 $?
+check "and the errors come quickly ($((SECONDS - t)) s for three requests)" \
+	quick $(( (SECONDS - t) / 3 ))
+vsf_check_grep "daemon 1 logs the owner's failure" "$T/d1.log" \
+	"notice: request #[0-9]+ from channel g1 .*: off lvS -> "
+kill -KILL "$QD"	# lvD dies while libvirt is away
+check "daemon 2 survived its libvirtd's death" kill -0 "${DAEMON[2]}"
+lv_restart 2
+check "host 2's libvirtd restarted" lv_wait 2
+t=$SECONDS
+check "daemon 2 reconnects: status lvS: on" until_rc 40 0 -o status -n lvS
+echo "status lvS answered on $((SECONDS - t)) s after libvirtd's restart"
+check "lvD, dead while libvirt was away, is re-learned as off (2)" \
+	until_rc 20 2 -o status -n lvD
+check "lvN started on host 2 after the restart" vsh 2 create "$T/lvN.xml"
+check "status lvN: on (host 2's events reconnected)" until_rc 20 0 -o status -n lvN
+check "off lvS from host 1: success" until_rc 10 0 -o off -n lvS
+check "host 2's libvirt destroyed lvS" eval '! kill -0 "$QS" 2>/dev/null && ! runs_on 2 lvS'
+check "off lvN from host 1 (by UUID): success" until_rc 10 0 -o off -n $UN
+check "status lvN afterwards: off (2)" until_rc 5 2 -o status -n lvN
 
 for i in 1 2 3; do
 	vsf_stop "${DAEMON[$i]}"
