@@ -62,6 +62,7 @@ cleanup() {
 	for i in 1 2 3; do lv_down "$i"; done
 	vm_cleanup	# daemons, hub, followers, event watchers (by PID)
 	rig_down	# corosyncs, namespaces
+	[ -n "${KEEP_RIG:-}" ] && [ -n "$RIG_DIR" ] && echo "rig: kept $RIG_DIR (libvirt logs)"
 }
 trap cleanup EXIT
 
@@ -238,7 +239,8 @@ fi
 T_MIG=$(vm_now)
 PM_CTL_OF[nodeb]=$PM/h3/ctl/nodeb.ctl
 pm_follow nodeb
-pm_check s2_b_runs_on_host3_only eval '[ "$(vsh 3 domstate pm-nodeb 2>/dev/null | head -1)" = running ] &&
+pm_check s2_b_runs_on_host3_only vm_wait_for 10 eval \
+	'[ "$(vsh 3 domstate pm-nodeb 2>/dev/null | head -1)" = running ] &&
 	! vsh 2 domstate pm-nodeb >/dev/null 2>&1'
 pm_check s2_hub_learned_new_address vm_wait_for 10 grep -q "52:54:00:15:00:02 $RIG_NET.3:" "$PM/hub.log"
 pm_check s2_daemon3_has_b_channel vm_wait_for 20 grep -qs "h3/fence/nodeb.sock.*connected" "$PM/d3.ts"
@@ -246,9 +248,14 @@ pm_check s2_b_answers_on_host3 pm_wait_ctl 30 nodeb
 # Membership survives: corosync in the guests (token 4000) would lose the
 # token within ~5 s and the member within ~12 s of a broken link; watch for
 # 15 s after the move, and crm_mon on both guests must show both Online.
-lost() { awk -v t="$T0" '$1 >= t && /Token has not been received|Members left|A new membership/' \
-	"$PM/guest.log" | grep -q .; }
-pm_check s2_membership_survives eval '! vm_wait_for 15 lost'
+lost_lines() { awk -v t="$T0" '$1 >= t && /Token has not been received|Members left|A new membership/' \
+	"$PM/guest.log"; }
+lost() { lost_lines | grep -q .; }
+if vm_wait_for 15 lost; then
+	vm_fail s2_membership_survives "$(lost_lines | head -3 | tr '\n' '|')"
+else
+	vm_ok s2_membership_survives
+fi
 pm_check s2_crm_mon_online_on_a pm_wait_online 30 nodea "${CL[@]}"
 pm_check s2_crm_mon_online_on_b pm_wait_online 30 nodeb "${CL[@]}"
 pm_timeline "$T0" "2a virsh migrate --live pm-nodeb host 2 -> host 3 (cluster running)" \
