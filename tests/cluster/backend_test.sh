@@ -68,7 +68,7 @@ check "the owner's local backend acted once" wait_line 3 "^vm vm1 running=0 call
 check "STATUS by UUID from host 2 is answered by the owner (off)" \
 	eval '[ "$(fence 2 a2 status $U1 5000 | cut -d" " -f1)" = off ]'
 
-kill -STOP "${NODE_PID[2]}"
+check "member 2 frozen (SIGSTOP, every thread stopped)" rig_freeze "${NODE_PID[2]}"
 r=$(fence 1 a3 off vm2 1500)
 check "a member that never answers: power() returns ETIMEDOUT at its deadline ($r)" \
 	eval '[ "${r%% *}" = ETIMEDOUT ] && [ "${r#* }" -ge 1400 ] && [ "${r#* }" -lt 2600 ]'

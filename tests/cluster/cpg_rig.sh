@@ -143,6 +143,26 @@ lv_restart() {
 	disown $!	# no job report after the test's last line
 }
 
+# rig_freeze PID: SIGSTOP PID and wait (up to 10 s) until every thread of
+# it is stopped.  kill -STOP only queues the signal: PID stops when one of
+# its threads next runs.  Until then it may still answer, and a signal
+# with a lower number sent meanwhile (libvirt's SIGTERM) is taken first.
+rig_stopped() {
+	local f s
+	for f in /proc/"$1"/task/*/stat; do
+		s=$(sed 's/.*) //' "$f" 2>/dev/null)
+		[ "${s:0:1}" = T ] || return 1
+	done
+}
+rig_freeze() {
+	local end=$((SECONDS + 10))
+	kill -STOP "$1" || return 1
+	until rig_stopped "$1"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.02
+	done
+}
+
 RIG_ID=vsfc$$
 RIG_NET=10.219.$(( $$ % 250 + 1 ))
 RIG_TOKEN=${RIG_TOKEN:-500}

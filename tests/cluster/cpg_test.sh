@@ -141,7 +141,7 @@ check "the retry reaches the new host" \
 	eval '[ "$(fence 2 m2 off vmR)" = ok ] && grep -q "^exec off vmR" "$(log 3)"'
 
 # --- not running only after every member answered -------------------------
-kill -STOP "${NODE_PID[2]}"
+check "member 2 frozen (SIGSTOP, every thread stopped)" rig_freeze "${NODE_PID[2]}"
 check "a silent member: unknown domain times out, never 'off'" \
 	eval '[ "$(fence 1 r7 off vmB 1500)" = ETIMEDOUT ]'
 kill -CONT "${NODE_PID[2]}"

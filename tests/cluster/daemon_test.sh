@@ -194,7 +194,13 @@ domain_xml lvK "$UK" >"$T/lvK.xml"
 check "lvK started on host 3" vsh 3 create "$T/lvK.xml"
 check "status lvK: on" until_rc 10 0 -o status -n lvK
 FROZEN=$(cat "$RIG_DIR/lv3/run/qemu/lvK.pid" 2>/dev/null)
-kill -STOP "$FROZEN"
+# Frozen for sure before we ask (rig_freeze): while a SIGSTOP is only
+# queued, a SIGTERM that arrives is taken first by QEMU's handler and is
+# never seen pending while libvirt waits 10 s to SIGKILL.  On a loaded
+# machine that window reached the request: the "owner stall" of 2 runs
+# in ~14 (the owner had in fact begun its destroy within milliseconds).
+check "lvK's QEMU is stopped (every thread)" rig_freeze "$FROZEN"
+t=$(date +%s%N)
 vsf_bg offK timeout 40 "$AGENT" -D "$T/tty" -R 2 -t 30 -k "$T/key" \
 	-o off -n lvK
 AGK=$VSF_PID
@@ -204,20 +210,15 @@ sigterm_pending() {
 	[ -n "$m" ] && (( (16#$m >> 14) & 1 ))
 }
 end=$((SECONDS + 10))
-until sigterm_pending; do
-	[ $SECONDS -ge $end ] && break
-	sleep 0.05
-done
-# Seen within about 60 ms in most runs; in a few runs (loaded machine, or
-# valgrind) nothing within 10 s, cause not found: say so, with what may
-# help, and test what matters: the request is still open at the kill.
+until sigterm_pending || [ $SECONDS -ge $end ]; do sleep 0.02; done
 if sigterm_pending; then
-	echo "host 3's libvirt is destroying lvK (SIGTERM pending on its stopped QEMU)"
-else
-	echo "NOTE: no SIGTERM pending on lvK's QEMU after 10 s; daemon threads on host 3:"
+	echo "host 3's libvirt began destroying lvK $(( ($(date +%s%N) - t) / 1000000 )) ms after the agent started"
+else	# what may help if the owner really stalls
 	ps -L -o tid,stat,wchan:32,comm -p "${DAEMON[3]}"
 	tail -3 "$T/d1.log"
 fi
+check "host 3's libvirt is destroying lvK (SIGTERM pending on its stopped QEMU)" \
+	sigterm_pending
 check "off lvK still unanswered when host 3's corosync is killed" \
 	kill -0 "$AGK"
 t=$(date +%s%N)
