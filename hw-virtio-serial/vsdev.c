@@ -20,7 +20,14 @@
 #include "vsdev.h"
 
 enum {
-	BOUNCE_SIZE = 4096,
+	/*
+	 * Guest->host bytes reach the backend in pieces of at most this
+	 * much.  32 KiB is the largest write of the Linux drivers (stock and
+	 * ours), so such a chain is one backend write (one sendmsg on a
+	 * socket chardev), as with stock QEMU, which hands over each mapped
+	 * segment whole.  It was 4 KiB: 8 writes per chain.
+	 */
+	BOUNCE_SIZE = 32768,
 	ROOM_TARGET = 4096,	/* write_room() stops popping at this much */
 };
 
@@ -40,6 +47,7 @@ struct port {
 	bool throttled;		/* backend took less than offered */
 	bool queued;		/* in the run queue */
 	bool tx_held;		/* tx_buf popped, tx_off bytes consumed */
+	bool tx_unnotified;	/* tx chains completed, guest not told yet */
 	uint32_t tx_off;
 	struct vsdev_buf tx_buf;
 	uint32_t rx_count;	/* popped receive buffers, oldest first */
@@ -490,12 +498,25 @@ static void runq_add(struct vsdev *dev, struct port *p)
 	dev->runq[(dev->run_head + dev->run_len++) % dev->max_ports] = p->id;
 }
 
+/* Completes the held chain; tx_notify() tells the guest (once per batch). */
 static void tx_complete(struct vsdev *dev, struct port *p)
 {
 	dev->t->ops->push(dev->t, vsdev_tx_vq(p->id), &p->tx_buf, 0);
-	dev->t->ops->notify(dev->t, vsdev_tx_vq(p->id));
+	p->tx_unnotified = true;
 	p->tx_held = false;
 	p->tx_off = 0;
+}
+
+/*
+ * One interrupt per batch of completed chains, not per chain (as stock
+ * QEMU's flush): the guest reclaims them all in one callback anyway.
+ */
+static void tx_notify(struct vsdev *dev, struct port *p)
+{
+	if (!p->tx_unnotified || dev->broken)
+		return;
+	p->tx_unnotified = false;
+	dev->t->ops->notify(dev->t, vsdev_tx_vq(p->id));
 }
 
 /*
@@ -558,19 +579,25 @@ static void tx_discard(struct vsdev *dev, struct port *p, unsigned int vq)
 {
 	struct vsdev_buf *b = &dev->scratch;
 
+	bool pushed = false;
+
 	if (p && p->tx_held) {
 		dev->stats.tx_dropped += out_len(&p->tx_buf) - p->tx_off;
 		tx_complete(dev, p);
 	}
-	if (p)
+	if (p) {
 		p->throttled = false;
+		tx_notify(dev, p);
+	}
 	for (int n = 0; n < VSDEV_BUDGET; n++) {
 		if (pop_checked(dev, vq, b, true) < 0)
 			break;
 		dev->stats.tx_dropped += out_len(b);
 		dev->t->ops->push(dev->t, vq, b, 0);
-		dev->t->ops->notify(dev->t, vq);
+		pushed = true;
 	}
+	if (pushed && !dev->broken)
+		dev->t->ops->notify(dev->t, vq);
 }
 
 int vsdev_service(struct vsdev *dev)
@@ -594,6 +621,16 @@ int vsdev_service(struct vsdev *dev)
 		budget--;
 		if (tx_step(dev, p))
 			runq_add(dev, p);	/* back of the line: fairness */
+		else
+			tx_notify(dev, p);	/* idle or throttled */
+	}
+	/* Budget spent: the ports still queued report what they completed. */
+	for (uint32_t i = 0; i < dev->run_len; i++) {
+		struct port *p = dev->ports[dev->runq[(dev->run_head + i) %
+						      dev->max_ports]];
+
+		if (p)
+			tx_notify(dev, p);
 	}
 	ctrl_flush(dev);
 	if (dev->broken)
@@ -843,6 +880,7 @@ int vsdev_queue_reset(struct vsdev *dev, unsigned int vq)
 	if (p->tx_held)
 		dev->t->ops->drop(dev->t, vq, &p->tx_buf);
 	p->tx_held = false;
+	p->tx_unnotified = false;
 	p->tx_off = 0;
 	p->throttled = false;
 	return 0;
@@ -1074,6 +1112,7 @@ static void forget_guest(struct vsdev *dev)
 		if (p->tx_held)
 			dev->t->ops->drop(dev->t, vsdev_tx_vq(i), &p->tx_buf);
 		p->tx_held = false;
+		p->tx_unnotified = false;
 		p->tx_off = 0;
 		rx_drop_all(dev, p);
 		p->throttled = false;
