@@ -9,4 +9,5 @@ TESTS += bench/smoke_test.sh
 CLEANFILES += bench/results/*.json bench/results/*.tsv
 EXTRA_DIST += bench/README.md bench/run-all bench/lib.sh bench/stats.py \
 	bench/rtt.sh bench/scale.sh bench/stall.sh bench/channel.sh \
+	bench/channel_boot.sh \
 	bench/cluster.sh bench/smoke_test.sh
