@@ -69,6 +69,7 @@ for n in "${CL[@]}"; do pm_start "$n"; done
 if pm_wait_ctl 120 "${CL[@]}"; then
 	vm_ok guests_booted
 	pm_log "all guests answer on their control port after $(vm_elapsed "$T_BOOT") s"
+	pm_clocks "${CL[@]}"
 else
 	vm_fail guests_booted "no control port answer; console: $(tail -5 "$PM/nodea.console.log")"
 	vm_report

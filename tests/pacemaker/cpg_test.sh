@@ -124,6 +124,7 @@ done
 if pm_wait_ctl 150 "${CL[@]}"; then
 	vm_ok guests_booted
 	pm_log "guests answer on their control ports after $(vm_elapsed "$T_BOOT") s"
+	pm_clocks "${CL[@]}"
 else
 	vm_fail guests_booted "no control port answer; console: $(tail -5 "$PM/h1/nodea.console.log")"
 	vm_report

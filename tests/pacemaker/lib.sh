@@ -11,9 +11,13 @@
 #   pm_timeline T0 TITLE STEP=ERE@SRC...   print when each step happened
 #
 # Guests boot the Debian kernel with the image's initramfs and its ext4
-# root through a qcow2 overlay per node.  Each domain has: a file console
-# (ttyS0), a virtio NIC on a QEMU udp netdev connected to rigctl.py's hub on
-# 127.0.0.1 in libvirtd's private network namespace, the virtio-serial
+# root through a qcow2 overlay per node, with ACPI: without it the guest
+# finds no HPET or PM timer and keeps time by counting ticks
+# (refined-jiffies), so a loaded host that upsets its timer calibration
+# makes its clock run many times too fast (corosync's token then expires at
+# once).  Each domain has: a file console (ttyS0), a virtio NIC on a QEMU
+# udp netdev connected to rigctl.py's hub on 127.0.0.1 in libvirtd's
+# private network namespace (PM_HUB_ADDR: elsewhere), the virtio-serial
 # channels org.example.rig.ctl and org.example.rig.log (the host's control
 # and log ports, sockets in $PM/ctl), the fence channel
 # org.clusterlabs.fence.0 (<channel>, fence_vserial's default port) and a
@@ -97,6 +101,7 @@ pm_domain() {
     <initrd>$PM_IMG/initrd.gz</initrd>
     <cmdline>console=ttyS0 panic=-1 quiet loglevel=3 rig.node=$node rig.nodes=$list rig.token=${PM_TOKEN:-4000}</cmdline>
   </os>
+  <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
@@ -164,6 +169,17 @@ pm_run() { # NODE SECS CMD...
 	local node=$1 secs=$2
 	shift 2
 	python3 "$pm_here/rigctl.py" run "${PM_CTL_OF[$node]:-$PM/ctl/$node.ctl}" "$secs" "$*"
+}
+
+# pm_clocks NODE...: log each guest's clocksource and how far its clock is
+# from the host's (a guest clock that races or lags shows up here first).
+pm_clocks() {
+	local n out
+	for n in "$@"; do
+		out=$(pm_run "$n" 10 "cat /sys/devices/system/clocksource/clocksource0/current_clocksource; date +%s.%N")
+		pm_log "$n: clocksource $(echo "$out" | head -1), guest clock $(echo "$out" |
+			sed -n 2p | awk -v h="$(vm_now)" '{ printf "%+.1f", $1 - h }') s from the host's"
+	done
 }
 
 # pm_wait_ctl SECS NODE...: every NODE answers on its control port.
