@@ -96,8 +96,11 @@ t0=$SECONDS
 mkdir -p "$T/sock" "$T/sock2" "$T/sock3"
 vsf_key "$T/key"
 rig_up || { vsf_fail "rig up"; vsf_finish; }
-for i in 1 2 3; do lv_start "$i" "$T/libvirt$i.log"; done
-for i in 1 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
+# host 1 first: hosts 2 and 3 reuse its QEMU capability cache (lv_seed)
+lv_start 1 "$T/libvirt1.log"
+check "host 1: private libvirtd answers" lv_wait 1
+for i in 2 3; do lv_seed "$i" 1; lv_start "$i" "$T/libvirt$i.log"; done
+for i in 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
 [ "$VSF_FAILED" -eq 0 ] || vsf_finish
 
 # host 1 hears its guest on a test-driver "domain" g1; hosts 2 and 3 watch
