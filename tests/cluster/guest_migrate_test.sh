@@ -135,7 +135,7 @@ done
 # waits and libvirt sends SIGKILL about 10 s later.  A's "off" is in
 # flight for that long, and A is migrated inside that window.
 FROZEN=$(cat "$RIG_DIR/lv3/run/qemu/migV.pid" 2>/dev/null)
-check "V's QEMU stopped (SIGSTOP) on host 3" eval '[ -n "$FROZEN" ] && kill -STOP "$FROZEN"'
+check "V's QEMU stopped (SIGSTOP) on host 3" eval '[ -n "$FROZEN" ] && rig_freeze "$FROZEN"'
 sigterm_pending() {
 	local m
 	m=$(awk '/^ShdPnd:/ { print $2 }' "/proc/$FROZEN/status" 2>/dev/null)

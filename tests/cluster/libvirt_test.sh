@@ -71,8 +71,11 @@ wait_gone() {
 SEGV0=$(dmesg 2>/dev/null | grep -cE "libvirtd.*segfault")
 t0=$SECONDS
 rig_up || { bad "rig up"; finish; }
-for i in 1 2 3; do lv_start "$i" "$RIG_DIR/lv$i.log"; done
-for i in 1 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
+# host 1 first: hosts 2 and 3 reuse its QEMU capability cache (lv_seed)
+lv_start 1 "$RIG_DIR/lv1.log"
+check "host 1: private libvirtd answers" lv_wait 1
+for i in 2 3; do lv_seed "$i" 1; lv_start "$i" "$RIG_DIR/lv$i.log"; done
+for i in 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
 [ "$failed" -eq 0 ] || finish
 for i in 1 2 3; do node_start "$i"; done
 for i in 1 2 3; do
@@ -127,16 +130,6 @@ runs_on() {
 	else
 		qemu_alive "$1" "$2"
 	fi
-}
-# lv_restart I: a new libvirtd for host I in the namespaces of the first
-# (tests/vm/libvirt_ns.sh: join with nsenter); it takes over the QEMUs
-# that outlived the old one from libvirt's state files.
-lv_restart() {
-	local d=$RIG_DIR/lv$1
-	nsenter -t "${LV_PID[$1]}" -m -n \
-		libvirtd -p "$d/run/libvirtd.daemon.pid" >>"$RIG_DIR/lv$1.log" 2>&1 &
-	echo $! >"$d/libvirtd.pid"
-	disown $!	# lv_stop ends it by PID; no job report after our last line
 }
 # the end of a libvirtd that died: its log, and the kernel's word on any
 # libvirtd segfault since this test started (SEGV0 counted at the start)
