@@ -58,32 +58,22 @@ start src4 src
 start dst4good dst
 start dst4bad dst
 
-python3 - "$VM_DIR" <<'PY' >"$VM_DIR/results"
+python3 - "$VM_DIR" "$(dirname "$0")" <<'PY' >"$VM_DIR/results"
 import json, os, select, socket, sys, time
 d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import migpeer
 N = 50000
 res = []
 
 def conn(path):
-    s = socket.socket(socket.AF_UNIX)
+    s = migpeer.connect(path, time.monotonic() + 10)
     s.settimeout(10)
-    s.connect(path)
     return s
 
-class Qmp:
+class Qmp(migpeer.Qmp):
     def __init__(self, name):
-        self.f = conn("%s/%s/qmp.sock" % (d, name)).makefile("rw")
-        json.loads(self.f.readline())
-        self.cmd("qmp_capabilities")
-    def cmd(self, name, **a):
-        self.f.write(json.dumps({"execute": name, "arguments": a}) + "\n")
-        self.f.flush()
-        while True:
-            m = json.loads(self.f.readline())
-            if "return" in m:
-                return m["return"]
-            if "error" in m:
-                raise RuntimeError("%s: %s" % (name, m["error"]))
+        super().__init__("%s/%s/qmp.sock" % (d, name), time.monotonic() + 10)
     def port(self):
         tree = self.cmd("human-monitor-command", **{"command-line": "info qtree"})
         for l in tree.splitlines():
