@@ -53,15 +53,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# lv_start with a UTS namespace of its own: each libvirtd has its own
-# hostname, as separate machines would.
-lv_start_uts() {
-	mkdir -p "$RIG_DIR/lv$1"
-	ip netns exec "$(rig_ns "$1")" unshare -m -u --propagation private \
-		sh -c 'hostname "$1" && exec bash "$2" "$3"' _ "mig-h$1" \
-		"$RIG_LVNS" "$RIG_DIR/lv$1" >"$2" 2>&1 &
-	LV_PID[$1]=$!
-}
 state() { vsh "$1" domstate "$2" 2>/dev/null | head -1; }
 check() { local what=$1; shift; if "$@"; then vsf_pass "$what"; else vsf_fail "$what"; fi; }
 # wait_for SECS CMD...: poll CMD every 100 ms until it succeeds
@@ -81,7 +72,7 @@ vm_initramfs "$AGENT:/usr/sbin/fence_vserial" $(vm_nss_extras) \
 vm_initramfs_overlay "$T/key:/etc/cluster/fence_xvm.key:600"
 
 rig_up || { vsf_fail "rig up"; vsf_finish; }
-for i in 1 2 3; do lv_start_uts "$i" "$T/libvirt$i.log"; done
+for i in 1 2 3; do lv_start_host "$i" "$T/libvirt$i.log" "mig-h$i"; done
 for i in 1 2 3; do check "host $i: private libvirtd answers" lv_wait "$i"; done
 [ "$VSF_FAILED" -eq 0 ] || vsf_finish
 for i in 1 2 3; do
