@@ -116,16 +116,23 @@ domain_xml() {
 XML
 }
 
-# lv_stop I: destroy host I's domains, kill leftover QEMUs, stop libvirtd.
+# lv_stop I: host I's QEMUs (by PID), then its libvirtd, each bounded: a
+# teardown must not hang on a libvirtd that is stuck or gone.
 lv_stop() {
-	local i=$1 d=$RIG_DIR/lv$1 p n
+	local i=$1 d=$RIG_DIR/lv$1 p
 	[ -n "${LV_PID[$i]:-}" ] || return 0
-	for n in $(vsh "$i" list --name 2>/dev/null); do vsh "$i" destroy "$n" >/dev/null 2>&1; done
 	for p in "$d"/run/qemu/*.pid; do
 		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
 	done
 	for p in libvirtd virtlogd; do
 		[ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null
+	done
+	for _ in $(seq 100); do
+		kill -0 "${LV_PID[$i]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	for p in libvirtd virtlogd; do
+		[ -f "$d/$p.pid" ] && kill -KILL "$(cat "$d/$p.pid")" 2>/dev/null
 	done
 	wait "${LV_PID[$i]}" 2>/dev/null
 	LV_PID[$i]=

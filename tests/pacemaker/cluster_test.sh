@@ -285,11 +285,6 @@ pm_timeline "$T0" "7 stock fence_virtd + stock fence_virt on /dev/ttyS1 (<serial
 BENCH+=("manual stock pair (UART): fence request->agent returned $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[agent returned]}") s")
 BENCH+=("manual stock pair (UART): stonith_admin->domain destroyed $(pm_dt "$T0" "${PM_AT[domain destroyed]}") s, ->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
 
-echo "bench:"
-printf '  %s\n' "${BENCH[@]}"
-# PM_BENCH_OUT=FILE: the same figures as "name<TAB>value" lines for bench/.
-if [ -n "${PM_BENCH_OUT:-}" ]; then
-	printf '%s\n' "${BENCH[@]}" | sed 's/: /\t/' >"$PM_BENCH_OUT"
-fi
+pm_bench_report "${BENCH[@]}"
 pm_log "tier took $(vm_elapsed "$T_ALL") s"
 vm_report

@@ -37,29 +37,9 @@ T_ALL=$(vm_now)
 pm_prepare pacemaker-cpg
 [ -x "$FENCED" ] || { vm_fail build "$FENCED not built"; vm_report; }
 
-# lv_down I: host I's QEMUs (by PID), then its libvirtd, each bounded.
-lv_down() {
-	local i=$1 d=$RIG_DIR/lv$1 p
-	[ -n "${LV_PID[$i]:-}" ] || return 0
-	for p in "$d"/run/qemu/*.pid; do
-		[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-	done
-	for p in libvirtd virtlogd; do
-		[ -f "$d/$p.pid" ] && kill "$(cat "$d/$p.pid")" 2>/dev/null
-	done
-	for _ in $(seq 100); do
-		kill -0 "${LV_PID[$i]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	for p in libvirtd virtlogd; do
-		[ -f "$d/$p.pid" ] && kill -KILL "$(cat "$d/$p.pid")" 2>/dev/null
-	done
-	wait "${LV_PID[$i]}" 2>/dev/null
-	LV_PID[$i]=
-}
 cleanup() {
 	local i
-	for i in 1 2 3; do lv_down "$i"; done
+	for i in 1 2 3; do lv_stop "$i"; done
 	vm_cleanup	# daemons, hub, followers, event watchers (by PID)
 	rig_down	# corosyncs, namespaces
 	[ -n "${KEEP_RIG:-}" ] && [ -n "$RIG_DIR" ] && echo "rig: kept $RIG_DIR (libvirt logs)"
@@ -285,10 +265,6 @@ pm_timeline "$T0" "2b hang of migrated nodeb on host 3, fenced from nodea on hos
 BENCH+=("cross-host hang after migration: fence request->pacemaker OK $(pm_dt "${PM_AT[fence requested]}" "${PM_AT[pacemaker OK]}") s")
 BENCH+=("cross-host hang after migration: daemon request->domain destroyed $(pm_dt "${PM_AT[daemon request]}" "${PM_AT[domain destroyed]}") s, hang->OK $(pm_dt "$T0" "${PM_AT[pacemaker OK]}") s")
 
-echo "bench:"
-printf '  %s\n' "${BENCH[@]}"
-if [ -n "${PM_BENCH_OUT:-}" ]; then
-	printf '%s\n' "${BENCH[@]}" | sed 's/: /\t/' >"$PM_BENCH_OUT"
-fi
+pm_bench_report "${BENCH[@]}"
 pm_log "tier took $(vm_elapsed "$T_ALL") s"
 vm_report

@@ -346,3 +346,13 @@ pm_check() { # NAME CMD...: a check that passes when CMD succeeds
 
 # pm_domstate DOMAIN: libvirt's state word.
 pm_domstate() { vm_virsh domstate "$1" 2>&1 | head -1; }
+
+# pm_bench_report LINE...: print the tier's "name: value" figures; with
+# PM_BENCH_OUT=FILE also write them as "name<TAB>value" lines for bench/.
+pm_bench_report() {
+	echo "bench:"
+	printf '  %s\n' "$@"
+	if [ -n "${PM_BENCH_OUT:-}" ]; then
+		printf '%s\n' "$@" | sed 's/: /\t/' >"$PM_BENCH_OUT"
+	fi
+}
