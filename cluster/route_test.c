@@ -254,7 +254,11 @@ TEST(request_reaches_owner_and_reply_is_matched)
 	CHECK_ERR(nodes[3].nexec, 1);
 	CHECK_ERR(nodes[1].nexec + nodes[2].nexec, 0);
 	CHECK_ERR(nodes[1].ndone, 0);	/* owner has not acted yet */
+	CHECK(vsf_cpg_route_exec_from(nodes[3].r,
+				      nodes[3].exec_handle[0]) == 1);
 	vsf_cpg_route_exec_done(nodes[3].r, nodes[3].exec_handle[0], 0);
+	CHECK(vsf_cpg_route_exec_from(nodes[3].r,
+				      nodes[3].exec_handle[0]) == 0);
 	pump();
 	CHECK_ERR(nodes[1].ndone, 1);
 	CHECK(nodes[1].done_id[0] == 1000);

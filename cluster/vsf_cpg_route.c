@@ -366,6 +366,15 @@ static void on_request(struct vsf_cpg_route *r, uint32_t sender,
 		       now + q->timeout_ms);
 }
 
+uint32_t vsf_cpg_route_exec_from(const struct vsf_cpg_route *r,
+				 uint64_t handle)
+{
+	for (size_t i = 0; i < VSF_CPG_EXEC_MAX; i++)
+		if (r->ex[i].used && r->ex[i].handle == handle)
+			return r->ex[i].to_node;
+	return 0;
+}
+
 void vsf_cpg_route_exec_done(struct vsf_cpg_route *r, uint64_t handle,
 			     int rc)
 {

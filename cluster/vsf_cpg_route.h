@@ -84,6 +84,13 @@ int vsf_cpg_route_local(struct vsf_cpg_route *r,
 			const uint8_t uuid[VSF_CPG_UUID_LEN], const char *name,
 			int state, uint64_t now);
 
+/*
+ * Who asked for exec @handle (CPG node id), for the owner's audit log;
+ * 0 if the handle is not (or no longer) in flight.
+ */
+uint32_t vsf_cpg_route_exec_from(const struct vsf_cpg_route *r,
+				 uint64_t handle);
+
 /* cb->exec finished. Unknown handles are ignored. */
 void vsf_cpg_route_exec_done(struct vsf_cpg_route *r, uint64_t handle,
 			     int rc);

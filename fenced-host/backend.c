@@ -51,3 +51,8 @@ uint64_t vsf_now_ms(void)
 {
 	return vsf_monotonic_ms();
 }
+
+void vsf_backend_set_log(struct vsf_backend *b, const struct vsf_log *log)
+{
+	b->log = log;
+}

@@ -12,6 +12,12 @@
  * off, or a negative errno: -ENOENT no such domain, -ETIMEDOUT the deadline
  * passed, -EOPNOTSUPP op not supported, -EIO/-ECONNREFUSED etc. for other
  * failures.  The pipeline turns these into wire results, once, per protocol.
+ *
+ * Logging.  A backend does not log what the pipeline logs (every request
+ * it hands over).  It may log what only it sees, e.g. the cpg backend
+ * acting for another host, through the logger vsf_backend_set_log() gave
+ * it, from any of its threads (vsf_logf() is thread-safe).  Without one it
+ * stays silent.
  */
 #ifndef VSF_BACKEND_H
 #define VSF_BACKEND_H
@@ -26,6 +32,7 @@
 #define VSF_BACKEND_OFF 2	/* STATUS result: the domain is off */
 
 struct vsf_backend;
+struct vsf_log;
 
 /* A host list, owned by whoever holds it; free with vsf_hostlist_done(). */
 struct vsf_hostlist {
@@ -57,6 +64,7 @@ struct vsf_backend_ops {
 /* Implementations embed this as their first member. */
 struct vsf_backend {
 	const struct vsf_backend_ops *ops;
+	const struct vsf_log *log;	/* NULL: silent */
 };
 
 /* CLOCK_MONOTONIC in ms, the clock of every deadline above. */
@@ -65,5 +73,8 @@ uint64_t vsf_now_ms(void);
 /* Static table of compiled-in backends; NULL if unknown. */
 struct vsf_backend *vsf_backend_new(const char *name);
 struct vsf_backend *vsf_backend_free(struct vsf_backend *b);
+
+/* Main thread, before open(); @log must outlive the backend. */
+void vsf_backend_set_log(struct vsf_backend *b, const struct vsf_log *log);
 
 #endif /* VSF_BACKEND_H */

@@ -22,6 +22,7 @@
 
 #include "backend_cpg.h"
 #include "chan_watch.h"
+#include "log.h"
 #include "util.h"
 #include "vsf_cpg.h"
 
@@ -66,7 +67,8 @@ struct cpg_backend {
 
 struct exec_arg {
 	struct cpg_backend *cb;
-	uint64_t handle, deadline;
+	uint64_t handle, deadline, start;
+	uint32_t from;		/* the requester's node id */
 	int op;
 	char target[VSF_CPG_NAME_MAX + 1];
 };
@@ -119,6 +121,35 @@ static void finish(struct cpg_backend *cb, struct call *c, int rc)
 		call_free(c);
 }
 
+/*
+ * The owner's audit line, as request.c's for requests from channels: no
+ * pipeline sees an action done for another host, so without it the admin
+ * of the host whose domain was destroyed only has libvirt's event.  A
+ * failure is the same line at WARNING.  Any thread.
+ */
+static void log_exec(struct cpg_backend *cb, const struct exec_arg *a,
+		     int rc)
+{
+	bool fence = a->op == VSF_OP_OFF || a->op == VSF_OP_ON ||
+		     a->op == VSF_OP_REBOOT;
+	int prio = rc < 0 ? LOG_WARNING : fence ? LOG_NOTICE : LOG_INFO;
+	char buf[128];
+	const char *res = buf;
+
+	if (rc == 0)
+		res = "ok";
+	else if (rc == VSF_BACKEND_OFF)
+		res = "off";
+	else if (rc < 0)
+		res = strerror_r(-rc, buf, sizeof(buf));	/* GNU */
+	else
+		snprintf(buf, sizeof(buf), "result %d", rc);
+	vsf_logf(cb->base.log, prio,
+		 "cpg request from node %u: %s %s -> %s (%llu ms)",
+		 (unsigned)a->from, vsf_op_name(a->op), a->target, res,
+		 (unsigned long long)(vsf_now_ms() - a->start));
+}
+
 /* ---- route callbacks (CPG thread) ---- */
 
 static void *exec_main(void *arg)
@@ -129,6 +160,7 @@ static void *exec_main(void *arg)
 	int rc = cb->local->ops->power(cb->local, a->op, a->target,
 				       a->deadline);
 
+	log_exec(cb, a, rc);
 	if (c) {
 		c->kind = CALL_EXEC_DONE;
 		c->id = a->handle;
@@ -148,13 +180,18 @@ static void on_exec(void *ctx, uint64_t handle, int op, const char *target,
 {
 	struct cpg_backend *cb = ctx;
 	struct exec_arg *a = calloc(1, sizeof(*a));
+	struct exec_arg me = {
+		.cb = cb, .handle = handle, .deadline = deadline,
+		.start = vsf_now_ms(), .op = op,
+		.from = vsf_cpg_route_exec_from(vsf_cpg_route(cb->cpg), handle),
+	};
 	pthread_attr_t at;
 	pthread_t t;
 	int r = a ? 0 : ENOMEM;
 
+	vsf_strlcpy(me.target, target, sizeof(me.target));
 	if (a) {
-		*a = (struct exec_arg){ cb, handle, deadline, op, "" };
-		vsf_strlcpy(a->target, target, sizeof(a->target));
+		*a = me;
 		pthread_mutex_lock(&cb->lock);
 		cb->nexec++;
 		pthread_mutex_unlock(&cb->lock);
@@ -170,6 +207,7 @@ static void on_exec(void *ctx, uint64_t handle, int op, const char *target,
 			pthread_mutex_unlock(&cb->lock);
 		}
 		free(a);
+		log_exec(cb, &me, -r);	/* refused: could not act at all */
 		vsf_cpg_route_exec_done(vsf_cpg_route(cb->cpg), handle, -r);
 	}
 }

@@ -17,6 +17,10 @@
  *	          domains off; set it >= the host cluster's fencing time)
  *	group     CPG group (default VSF_CPG_GROUP)
  * hostlist() lists this host's domains only (as stock's cpg backend).
+ *
+ * Logging (backend.h): with a logger, each request executed here for any
+ * node is one line, "cpg request from node N: off NAME -> ok (T ms)",
+ * notice (status: info; a failure: warning), logged before the reply.
  */
 #ifndef VSF_BACKEND_CPG_H
 #define VSF_BACKEND_CPG_H

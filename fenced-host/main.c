@@ -257,6 +257,7 @@ static int open_backend(struct fenced *f)
 	if (!f->backend)
 		return vsf_log_err(&f->log, -ENOMEM, "backend '%s' unavailable",
 				   f->settings.backend);
+	vsf_backend_set_log(f->backend, &f->log);
 	cfg = vsf_conf_child(vsf_conf_child(f->conf, "backends"),
 			     f->settings.backend);
 	r = f->backend->ops->open(f->backend, cfg, err, sizeof(err));

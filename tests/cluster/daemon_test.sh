@@ -170,6 +170,13 @@ vsf_check "off lvC from host 1: success" 0 "$RC"
 check "host 3's libvirt destroyed lvC" eval '! runs_on 3 lvC'
 vsf_check_grep "daemon 1 logs the fence" "$T/d1.log" \
 	"notice: request #[0-9]+ from channel g1 .*: off lvC -> ok \([0-9]+ ms\)"
+# the owner logs what it did for node 1 before it replies, so no wait
+vsf_check_grep "daemon 3 (the owner) logs the off it executed for node 1" \
+	"$T/d3.log" "^notice: cpg request from node 1: off lvC -> ok \([0-9]+ ms\)$"
+vsf_check_grep "and the status it answered, at info" "$T/d3.log" \
+	"^info: cpg request from node 1: status lvC -> ok \([0-9]+ ms\)$"
+check "daemons 1 and 2 (not the owner) log no executed request for lvC" \
+	eval '! grep -hE "cpg request from .* lvC" "$T/d1.log" "$T/d2.log"'
 check "status lvC afterwards: off (2)" until_rc 5 2 -o status -n lvC
 check "lvB untouched" runs_on 2 lvB
 
@@ -301,6 +308,8 @@ check "and the errors come quickly ($((SECONDS - t)) s for three requests)" \
 	quick $(( (SECONDS - t) / 3 ))
 vsf_check_grep "daemon 1 logs the owner's failure" "$T/d1.log" \
 	"notice: request #[0-9]+ from channel g1 .*: off lvS -> "
+vsf_check_grep "daemon 2 (the owner) logs its failure as a warning" \
+	"$T/d2.log" "^warning: cpg request from node 1: off lvS -> .* \([0-9]+ ms\)$"
 kill -KILL "$QD"	# lvD dies while libvirt is away
 check "daemon 2 survived its libvirtd's death" kill -0 "${DAEMON[2]}"
 lv_restart 2
