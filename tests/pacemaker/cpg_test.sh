@@ -244,8 +244,8 @@ if vm_wait_for 15 lost; then
 else
 	vm_ok s2_membership_survives
 fi
-pm_check s2_crm_mon_online_on_a pm_wait_online 30 nodea "${CL[@]}"
-pm_check s2_crm_mon_online_on_b pm_wait_online 30 nodeb "${CL[@]}"
+pm_check s2_crm_mon_online_on_a pm_wait_online 60 nodea "${CL[@]}"
+pm_check s2_crm_mon_online_on_b pm_wait_online 60 nodeb "${CL[@]}"
 pm_timeline "$T0" "2a virsh migrate --live pm-nodeb host 2 -> host 3 (cluster running)" \
 	"migrating@events3@$(pm_ev nodeb 'Started Migrated')" \
 	"source paused@events2@$(pm_ev nodeb 'Suspended Migrated')" \

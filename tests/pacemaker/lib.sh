@@ -52,6 +52,7 @@ pm_prepare() {
 	done
 	vm_setup "$1"
 	PM=$VM_DIR
+	pm_lock
 	chmod 755 "$PM"
 	mkdir -p "$PM/fence" "$PM/ctl"
 	[ -x "$vm_build/fence-agent/fence_vserial" ] ||
@@ -64,6 +65,24 @@ pm_prepare() {
 	pm_log "root image $(basename "$PM_IMG") in $(vm_elapsed "$t0") s"
 	VM_KERNEL=$PM_IMG/vmlinuz	# vm_libvirt_stop & co. need nothing else
 	PM_NODES=()
+}
+
+# pm_lock: the pacemaker tiers run one at a time.  Each keeps two or three
+# TCG guests with corosync's 4 s token busy; two tiers at once (make check
+# -j2) on a 2-core machine starve the guests until crm_mon itself times
+# out.  The lock goes with this shell and the processes it starts, all of
+# which the tier ends by PID; the wait is bounded, so a leaked holder costs
+# time, never a hang.
+pm_lock() {
+	local dir=${VSF_CACHE_DIR:-/var/cache/vserial-fence} t0
+	{ mkdir -p "$dir" && [ -w "$dir" ]; } 2>/dev/null || dir=${TMPDIR:-/tmp}
+	exec {PM_LOCK_FD}>>"$dir/pacemaker-tier.lock" || return 0
+	t0=$(vm_now)
+	if flock -w 900 "$PM_LOCK_FD"; then
+		pm_log "pacemaker tier lock taken after $(vm_elapsed "$t0") s"
+	else
+		pm_log "pacemaker tier lock still held after 900 s; going on"
+	fi
 }
 
 # pm_hub PORT...: the guests' Ethernet (one udp netdev per guest).
@@ -197,9 +216,10 @@ pm_online_is() {
 	local via=$1 want got
 	shift
 	want=$(echo "$@" | tr ' ' '\n' | sort | xargs)
-	got=$(pm_run "$via" 10 "crm_mon -1 2>/dev/null" | tr -d '\r' |
+	got=$(pm_run "$via" 20 "crm_mon -1 2>/dev/null" | tr -d '\r' |
 		sed -n 's/.*Online: \[ \(.*\) \].*/\1/p' | tr ' ' '\n' | sort | xargs)
 	[ "$got" = "$want" ] && return 0
+	PM_ONLINE_LAST="$via: crm_mon Online [ $got ]"
 	sleep 1
 	return 1
 }
@@ -207,7 +227,10 @@ pm_online_is() {
 pm_wait_online() { # SECS VIA NODE...
 	local secs=$1
 	shift
-	vm_wait_for "$secs" pm_online_is "$@"
+	PM_ONLINE_LAST=
+	vm_wait_for "$secs" pm_online_is "$@" && return 0
+	pm_log "not all Online after $secs s; last seen: ${PM_ONLINE_LAST:-nothing}"
+	return 1
 }
 
 # pm_t_first T0 SRC ERE: "EPOCH SOURCE" of the first line from SRC after T0
