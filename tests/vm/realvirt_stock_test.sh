@@ -70,5 +70,9 @@ vm_check_events vsfB "Started Booted" "Stopped Destroyed" "Started Booted" \
 n=$(vm_fenced_count "$UA" vsfA vsfB)
 [ "$n" -eq 7 ] && vm_ok daemon_served_7_requests_for_b ||
 	vm_fail daemon_served_7_requests_for_b "$n requests from vsfA for vsfB logged, want 7"
-[ "$vm_failed" -eq 0 ] || { echo "---- fenced.log"; tail -30 "$VM_DIR/fenced.log"; }
+[ "$vm_failed" -eq 0 ] || {
+	echo "---- fenced.log"; tail -30 "$VM_DIR/fenced.log"
+	# a target that stopped by itself says why on its console
+	echo "---- vsfB.console.log"; tail -20 "$VM_DIR/vsfB.console.log" 2>/dev/null | tr -d '\r'
+}
 vm_report
